@@ -1,0 +1,38 @@
+"""Shared fixtures: the real dataset mirror, and an isolated data folder per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def mirror_path() -> Path | None:
+    """The real mirror: ``HARNB_MIRROR`` if set, else ``../shared/datasets`` beside the repo."""
+    env = os.environ.get("HARNB_MIRROR")
+    p = Path(env) if env else REPO.parent / "shared" / "datasets"
+    return p.resolve() if p.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    """Path of the real mirror; skips (with the reason) where it is absent."""
+    p = mirror_path()
+    if p is None:
+        pytest.skip("real dataset mirror not found: set HARNB_MIRROR to ../shared/datasets")
+    return p
+
+
+@pytest.fixture(scope="session")
+def session_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder shared by the whole test session (extracted mirror, caches).
+
+    Extraction of the mirror takes seconds, so tests share one copy; it is never the
+    repository's own ``data/`` folder, which stays the user's.
+    """
+    d = Path(os.environ.get("HARNB_TEST_DATA") or tmp_path_factory.mktemp("harnb-data"))
+    d.mkdir(parents=True, exist_ok=True)
+    return d
