@@ -1,0 +1,130 @@
+"""Build the book: execute every chapter with papermill, then render a static jupyter-book site.
+
+Chapters are executed *outside* jupyter-book (its own execution is off), so a long GPU run can be
+executed once and re-rendered many times, and a failing chapter is reported by name with its
+papermill log instead of a half-built site.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from harnb.config import REPO_ROOT
+
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+CHAPTERS: tuple[str, ...] = (
+    "01_datasets",
+    "02_preprocessing",
+    "03_cross_dataset",
+    "04_pretraining",
+    "05_lodo",
+    "06_tsne",
+)
+
+
+class ChapterFailed(RuntimeError):
+    """A chapter raised while papermill executed it; the message names the chapter."""
+
+
+def _chapter_names(chapters: Sequence[str] | None) -> list[str]:
+    if not chapters:
+        return list(CHAPTERS)
+    names = []
+    for c in chapters:
+        match = [n for n in CHAPTERS if n == c or n.startswith(c) or n.split("_", 1)[1] == c]
+        if len(match) != 1:
+            raise ValueError(f"unknown chapter {c!r}; choose from {', '.join(CHAPTERS)}")
+        names.append(match[0])
+    return names
+
+
+def execute_chapters(
+    profile: str = "ci",
+    chapters: Sequence[str] | None = None,
+    out_dir: Path | str = REPO_ROOT / "_build" / "executed",
+    parameters: dict | None = None,
+    kernel: str = "python3",
+    progress: bool = True,
+) -> list[Path]:
+    """Run the chapters through papermill with ``profile`` (and extra ``parameters``).
+
+    Executed notebooks land in ``out_dir``; the committed notebooks are never modified.
+    """
+    import papermill as pm
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    done = []
+    for name in _chapter_names(chapters):
+        src = NOTEBOOKS_DIR / f"{name}.ipynb"
+        dst = out / f"{name}.ipynb"
+        params = {"profile": profile, **(parameters or {})}
+        t0 = time.perf_counter()
+        print(f"[harnb book] executing {name} (profile={profile}) ...", flush=True)
+        try:
+            pm.execute_notebook(
+                str(src),
+                str(dst),
+                parameters=params,
+                kernel_name=kernel,
+                cwd=str(REPO_ROOT),
+                progress_bar=False,
+                report_mode=False,
+            )
+        except pm.PapermillExecutionError as e:
+            raise ChapterFailed(
+                f"chapter {name} failed in cell {e.exec_count}: {e.ename}: {e.evalue}\n"
+                f"the partly executed notebook is {dst}"
+            ) from e
+        print(f"[harnb book] {name} done in {time.perf_counter() - t0:.0f} s", flush=True)
+        done.append(dst)
+    return done
+
+
+def assemble(executed_dir: Path, stage: Path) -> Path:
+    """Lay out a jupyter-book source folder: config, toc, prose pages and executed chapters."""
+    if stage.exists():
+        shutil.rmtree(stage)
+    (stage / "notebooks").mkdir(parents=True)
+    for f in ("_config.yml", "_toc.yml"):
+        shutil.copy2(REPO_ROOT / f, stage / f)
+    shutil.copytree(REPO_ROOT / "book", stage / "book")
+    for name in CHAPTERS:
+        nb = executed_dir / f"{name}.ipynb"
+        if not nb.exists():
+            raise FileNotFoundError(f"chapter {name} has not been executed: {nb} is missing")
+        shutil.copy2(nb, stage / "notebooks" / nb.name)
+    # plotly.js is served once for the whole book instead of being embedded in every figure.
+    import plotly
+
+    static = stage / "_static"
+    static.mkdir()
+    shutil.copy2(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", static)
+    return stage
+
+
+def build_book(
+    profile: str = "ci",
+    out: Path | str = REPO_ROOT / "_build",
+    execute: bool = True,
+    chapters: Sequence[str] | None = None,
+    parameters: dict | None = None,
+) -> Path:
+    """Execute the chapters (unless ``execute`` is False) and build the HTML site; returns index.html."""
+    out = Path(out).resolve()
+    executed = out / "executed"
+    if execute:
+        execute_chapters(profile, chapters, executed, parameters)
+    stage = assemble(executed, out / "src")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(stage), "--path-output", str(out)]
+    print("[harnb book] building the site ...", flush=True)
+    subprocess.run(cmd, check=True)
+    index = out / "_build" / "html" / "index.html"
+    print(f"[harnb book] done: {index}", flush=True)
+    return index

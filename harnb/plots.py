@@ -1,0 +1,158 @@
+"""Figures for the book: plotly where interaction helps, matplotlib for print.
+
+Plotly figures are returned as HTML that expects ``plotly.js`` to be loaded once by the page (the
+book serves it from ``_static``), because jupyter-book 1 drops plotly's own MIME type and
+embedding 4.7 MB of JavaScript per figure would bloat every page.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from harnb.config import CHANNELS, CLASSES
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+_PLOTLY_LOADER = (
+    "<script>if (typeof Plotly === 'undefined') {{ var s = document.createElement('script');"
+    " s.src = 'https://cdn.plot.ly/plotly-{v}.min.js'; document.head.appendChild(s); }}</script>"
+)
+
+
+def show(fig: go.Figure):
+    """Render a plotly figure as HTML that works in the built book and in Jupyter.
+
+    In the book, plotly.js comes from the page's ``_static``; in a live notebook without it,
+    a small loader fetches it.
+    """
+    import plotly
+    from IPython.display import HTML
+
+    html = fig.to_html(include_plotlyjs=False, full_html=False, config={"responsive": True})
+    return HTML(_PLOTLY_LOADER.format(v=plotly.__version__) + html)
+
+
+def class_distribution(counts: pd.DataFrame, title: str = "Windows per class") -> go.Figure:
+    """Grouped bar chart of windows per class; ``counts`` has rows datasets and columns classes."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for ds, row in counts.iterrows():
+        fig.add_bar(name=str(ds), x=list(counts.columns), y=row.values)
+    fig.update_layout(
+        barmode="group", title=title, xaxis_title="class", yaxis_title="windows", height=420
+    )
+    return fig
+
+
+def signals(
+    panels: list[tuple[str, np.ndarray, np.ndarray]],
+    title: str = "",
+    channels: tuple[str, ...] = CHANNELS,
+):
+    """Matplotlib figure of several (label, t, X[n, 6]) signals, acc and gyro in two rows."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, len(panels), figsize=(5 * len(panels), 5), squeeze=False)
+    for j, (label, t, x) in enumerate(panels):
+        for row, sl, unit in ((0, slice(0, 3), "m/s²"), (1, slice(3, 6), "rad/s")):
+            ax = axes[row, j]
+            for k, ch in zip(range(sl.start, sl.stop), channels[sl], strict=True):
+                ax.plot(t, x[:, k], lw=0.8, label=ch)
+            ax.set_ylabel(unit)
+            ax.set_title(label if row == 0 else "")
+            ax.legend(fontsize=7, loc="upper right")
+        axes[1, j].set_xlabel("time (s)")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap(
+    matrix: pd.DataFrame,
+    title: str,
+    zmin: float = 0.0,
+    zmax: float = 1.0,
+    fmt: str = ".2f",
+    xlabel: str = "test dataset",
+    ylabel: str = "training dataset",
+) -> go.Figure:
+    """Annotated heat-map (cross-dataset matrix, confusion matrix)."""
+    import plotly.graph_objects as go
+
+    z = matrix.to_numpy(dtype=float)
+    text = [[("" if np.isnan(v) else format(v, fmt)) for v in row] for row in z]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[str(c) for c in matrix.columns],
+            y=[str(i) for i in matrix.index],
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Viridis",
+            zmin=zmin,
+            zmax=zmax,
+        )
+    )
+    fig.update_layout(title=title, xaxis_title=xlabel, yaxis_title=ylabel, height=420)
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def curves(history: pd.DataFrame, title: str = "") -> go.Figure:
+    """Training curves from a tidy history (columns: run, epoch, metric, value)."""
+    import plotly.express as px
+
+    fig = px.line(history, x="epoch", y="value", color="run", facet_col="metric", title=title)
+    fig.update_yaxes(matches=None)
+    fig.update_layout(height=380)
+    return fig
+
+
+def f1_vs_ratio(df: pd.DataFrame, title: str = "") -> go.Figure:
+    """Macro-F1 against the labelled ratio, one line per strategy and source (ours / paper).
+
+    ``df`` columns: ratio, strategy, f1, source, and optionally sd and target (faceted).
+    """
+    import plotly.express as px
+
+    facet = "target" if "target" in df.columns and df["target"].nunique() > 1 else None
+    fig = px.line(
+        df.sort_values("ratio"),
+        x="ratio",
+        y="f1",
+        color="strategy",
+        line_dash="source",
+        error_y="sd" if "sd" in df.columns else None,
+        facet_col=facet,
+        facet_col_wrap=3,
+        markers=True,
+        title=title,
+        log_x=False,
+    )
+    fig.update_layout(height=420 if facet is None else 700)
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def scatter_2d(xy: np.ndarray, labels: np.ndarray, title: str = "", hover=None) -> go.Figure:
+    """Interactive 2-D scatter coloured by union class (t-SNE)."""
+    import plotly.express as px
+
+    names = np.asarray([CLASSES[int(i)] for i in labels])
+    fig = px.scatter(
+        x=xy[:, 0],
+        y=xy[:, 1],
+        color=names,
+        hover_name=hover,
+        title=title,
+        category_orders={"color": [c for c in CLASSES if c in set(names)]},
+        opacity=0.7,
+    )
+    fig.update_traces(marker={"size": 4})
+    fig.update_layout(height=520, legend_title="class", xaxis_title="t-SNE 1", yaxis_title="t-SNE 2")
+    return fig
