@@ -154,5 +154,65 @@ def scatter_2d(xy: np.ndarray, labels: np.ndarray, title: str = "", hover=None) 
         opacity=0.7,
     )
     fig.update_traces(marker={"size": 4})
-    fig.update_layout(height=520, legend_title="class", xaxis_title="t-SNE 1", yaxis_title="t-SNE 2")
+    fig.update_layout(
+        height=520, legend_title="class", xaxis_title="t-SNE 1", yaxis_title="t-SNE 2"
+    )
+    return fig
+
+
+def raw_vs_resampled(rec, segments, seconds: float = 4.0):
+    """Matplotlib: a recording's raw acc/gyro samples against its 50 Hz resampled signal.
+
+    ``segments`` is what :func:`harnb.preprocess.resample_recording` returns for ``rec``.
+    """
+    import matplotlib.pyplot as plt
+
+    t_seg, x_seg = segments[0][0], segments[0][1]
+    t0 = float(t_seg[0])
+    fig, axes = plt.subplots(2, 1, figsize=(10, 5), sharex=True)
+    for ax, stream, sl, unit in (
+        (axes[0], rec.acc, slice(0, 3), "acc (m/s²)"),
+        (axes[1], rec.gyro, slice(3, 6), "gyro (rad/s)"),
+    ):
+        keep = (stream.t >= t0) & (stream.t < t0 + seconds)
+        kseg = (t_seg >= t0) & (t_seg < t0 + seconds)
+        for k in range(3):
+            c = f"C{k}"
+            ax.plot(stream.t[keep] - t0, stream.xyz[keep, k], ".", ms=3, color=c, alpha=0.5)
+            ax.plot(
+                t_seg[kseg] - t0,
+                x_seg[kseg, sl.start + k],
+                "-",
+                lw=1,
+                color=c,
+                label=CHANNELS[sl.start + k],
+            )
+        ax.set_ylabel(unit)
+        ax.legend(fontsize=7, loc="upper right")
+    axes[1].set_xlabel("time (s); dots: raw samples, lines: 50 Hz resampled")
+    fig.suptitle(f"{rec.dataset} subject {rec.subject}, {rec.session} ({rec.device})")
+    fig.tight_layout()
+    return fig
+
+
+def window_examples(X: np.ndarray, y: np.ndarray, title: str = ""):
+    """Matplotlib: one example window per class present (acc on top, gyro below)."""
+    import matplotlib.pyplot as plt
+
+    classes = [int(c) for c in np.unique(y)]
+    fig, axes = plt.subplots(
+        2, len(classes), figsize=(2.6 * len(classes), 4), squeeze=False, sharey="row"
+    )
+    t = np.arange(X.shape[1]) / 50.0
+    for j, c in enumerate(classes):
+        w = X[np.flatnonzero(y == c)[0]]
+        for k in range(3):
+            axes[0, j].plot(t, w[:, k], lw=0.8)
+            axes[1, j].plot(t, w[:, 3 + k], lw=0.8)
+        axes[0, j].set_title(CLASSES[c], fontsize=9)
+        axes[1, j].set_xlabel("s")
+    axes[0, 0].set_ylabel("acc (m/s²)")
+    axes[1, 0].set_ylabel("gyro (rad/s)")
+    fig.suptitle(title)
+    fig.tight_layout()
     return fig

@@ -1,0 +1,27 @@
+# Two entry points for newcomers (see README): `make book` and `make test`.
+# Both create ./.venv on first use and install the project with its dev extras into it.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export HARNB_MIRROR ?= $(abspath ../shared/datasets)
+
+$(BIN)/harnb: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+.PHONY: setup book test lint bench
+setup: $(BIN)/harnb
+
+book: setup
+	$(BIN)/harnb book --profile $(or $(PROFILE),ci)
+
+test: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check harnb tests bench && $(BIN)/ruff format --check harnb tests bench
+
+bench: setup
+	$(BIN)/python bench/bench_preprocess.py && $(BIN)/python bench/bench_models.py
