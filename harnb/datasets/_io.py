@@ -1,0 +1,164 @@
+"""Shared reading helpers: fast bulk parsing that still names the file and line of a bad row.
+
+Loaders parse with pandas' C reader (millions of rows in seconds). Only when that fails, or
+yields NaN where none is allowed, do we re-scan the text line by line to report *where* the
+file departs from its published format: errors must be actionable, the common path fast.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harnb import config
+from harnb.datasets.base import DataFormatError
+
+_FLOAT_RE = re.compile(r"^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|nan|NaN|inf)$")
+
+
+def _is_float(s: str) -> bool:
+    return bool(_FLOAT_RE.match(s.strip()))
+
+
+def find_bad_line(
+    text: str,
+    kinds: Sequence[str],
+    *,
+    sep: str | None,
+    first_line: int,
+    allow_nan: Sequence[bool] | None = None,
+    extra_ok: bool = False,
+) -> tuple[int, str] | None:
+    """First line (1-based, counted in the whole file) not matching ``kinds``, with the reason.
+
+    ``kinds`` holds one code per field: ``f`` float, ``i`` integer, ``s`` any string.
+    ``first_line`` is the 1-based number of the first line of ``text`` in its file.
+    Slow (pure Python) and only called on the error path.
+    """
+    for k, line in enumerate(text.splitlines()):
+        lineno = first_line + k
+        if not line.strip():
+            continue
+        fields = line.split(sep) if sep else line.split()
+        if len(fields) != len(kinds) and not (extra_ok and len(fields) > len(kinds)):
+            return lineno, f"expected {len(kinds)} fields, found {len(fields)}"
+        for j, (kind, f) in enumerate(zip(kinds, fields, strict=False)):
+            f = f.strip()
+            if kind == "f":
+                if not _is_float(f):
+                    return lineno, f"field {j + 1} is not a number: {f!r}"
+                if f.lower() == "nan" and not (allow_nan and allow_nan[j]):
+                    return lineno, f"field {j + 1} is NaN"
+            elif kind == "i" and not re.fullmatch(r"[+-]?\d+", f):
+                return lineno, f"field {j + 1} is not an integer: {f!r}"
+    return None
+
+
+def format_error(source: str | Path, lineno: int | None, reason: str) -> DataFormatError:
+    """A DataFormatError whose message starts with ``file, line N:``."""
+    where = f"{source}, line {lineno}" if lineno is not None else f"{source}"
+    return DataFormatError(f"{where}: {reason} (not the dataset's published format)")
+
+
+def read_table(
+    data: str | Path | bytes,
+    kinds: str,
+    *,
+    source: str | Path | None = None,
+    sep: str | None = ",",
+    skip_lines: int = 0,
+    usecols: Sequence[int] | None = None,
+    allow_nan: Sequence[bool] | None = None,
+    dtype: dict[int, object] | None = None,
+    extra_ok: bool = False,
+    line_offset: int = 0,
+) -> pd.DataFrame:
+    """Parse a headerless delimited table fast; on any format problem name the file and line.
+
+    ``data`` is a path or the raw bytes of a file (e.g. a zip member; then ``source`` names it).
+    ``kinds`` has one code per field (``f``/``i``/``s``), ``sep=None`` means whitespace.
+    ``skip_lines`` lines (a header) are skipped and counted in reported line numbers.
+    ``line_offset`` is added to reported line numbers when ``data`` is the tail of a file.
+    Columns are returned with integer names 0..n-1 (or the ``usecols`` subset).
+    """
+    name = source if source is not None else data
+    raw: bytes = data if isinstance(data, bytes) else Path(data).read_bytes()
+    if not raw.strip():
+        raise format_error(name, None, "file is empty")
+    ncol = len(kinds)
+    dt: dict[int, object] = {
+        j: (np.float64 if k == "f" else np.int64 if k == "i" else str) for j, k in enumerate(kinds)
+    }
+    if dtype:
+        dt.update(dtype)
+    cols = list(usecols) if usecols is not None else list(range(ncol))
+    nan_ok = list(allow_nan) if allow_nan is not None else [False] * ncol
+    try:
+        df = pd.read_csv(
+            io.BytesIO(raw),
+            sep=sep if sep else r"\s+",
+            header=None,
+            names=list(range(ncol)),
+            usecols=cols,
+            skiprows=skip_lines,
+            dtype={j: dt[j] for j in cols},
+            engine="c",
+            skip_blank_lines=True,
+            index_col=False,
+            on_bad_lines="error",
+        )
+    except (ValueError, pd.errors.ParserError) as e:
+        bad = _scan(raw, kinds, sep, skip_lines, nan_ok, extra_ok, line_offset)
+        if bad is None:
+            raise format_error(name, None, f"unreadable ({e})") from e
+        raise format_error(name, *bad) from e
+    # a short row parses as NaN in its missing fields: find it unless NaN is allowed there
+    float_cols = [j for j in cols if kinds[j] == "f" and not nan_ok[j]]
+    if float_cols and df[float_cols].isna().to_numpy().any():
+        bad = _scan(raw, kinds, sep, skip_lines, nan_ok, extra_ok, line_offset)
+        row = int(np.flatnonzero(df[float_cols].isna().to_numpy().any(axis=1))[0])
+        raise format_error(name, *(bad or (None, f"missing value in data row {row + 1}")))
+    str_cols = [j for j in cols if kinds[j] == "s"]
+    if str_cols and df[str_cols].isna().to_numpy().any():
+        bad = _scan(raw, kinds, sep, skip_lines, nan_ok, extra_ok, line_offset)
+        raise format_error(name, *(bad or (None, "missing text field")))
+    return df
+
+
+def _scan(
+    raw: bytes,
+    kinds: str,
+    sep: str | None,
+    skip_lines: int,
+    nan_ok: list[bool],
+    extra_ok: bool,
+    line_offset: int,
+) -> tuple[int, str] | None:
+    text = raw.decode("utf-8", errors="replace")
+    lines = text.split("\n")
+    body = "\n".join(lines[skip_lines:])
+    first = skip_lines + 1 + line_offset
+    return find_bad_line(
+        body, kinds, sep=sep, first_line=first, allow_nan=nan_ok, extra_ok=extra_ok
+    )
+
+
+def label_array(codes: np.ndarray, mapping: dict[object, str | None]) -> np.ndarray:
+    """Map dataset activity codes to union indices (int8); codes outside ``mapping`` give -1."""
+    lut = {k: (config.CLASS_INDEX[v] if v is not None else -1) for k, v in mapping.items()}
+    out = pd.Series(codes).map(lut).fillna(-1).to_numpy()
+    return out.astype(np.int8)
+
+
+def sort_unique(t: np.ndarray, xyz: np.ndarray, *extra: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Sort samples by time and drop repeated timestamps (keep the first), as Stream requires."""
+    order = np.argsort(t, kind="stable")
+    t = t[order]
+    keep = np.ones(len(t), dtype=bool)
+    keep[1:] = np.diff(t) > 0
+    return (t[keep], xyz[order][keep], *(e[order][keep] for e in extra))
