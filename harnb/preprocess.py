@@ -8,7 +8,9 @@ What this does differently from the released code (reference §2–§3), and why
 * Higher rates are anti-aliased: linear interpolation onto a uniform grid at ``q·50 Hz``
   (``q = ceil(rate/50)``), then a zero-phase polyphase FIR low-pass and every ``q``-th sample
   (``scipy.signal.resample_poly``). Streams already at 50 Hz are interpolated, not filtered.
-* A recording is split where either sensor has a gap longer than ``max_gap_s``: nothing is
+* A recording is split where either sensor has a gap longer than ``max_gap_s`` (or than
+  ``max_gap_rel`` times its median sampling step, which catches MobiFall's 5 Hz start-up
+  phase, 0.2 s steps, without splitting on ordinary jitter): nothing is
   interpolated across a gap, and no window spans one.
 * Samples labelled ``-1`` (outside the 10-class union) are dropped, never relabelled (bug B-P1).
 * Windows never cross a recording, gap or label boundary, so every window has one true label
@@ -22,6 +24,7 @@ continuous segments and datasets.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -74,13 +77,15 @@ class PreprocessConfig:
     ``loader_options`` maps a dataset name to keyword arguments for its loader, e.g.
     ``{"PAMAP2": {"position": "chest"}}``; only a dataset's own options enter its cache key.
     ``label_rule`` says how acc-sample labels reach the grid: ``"previous"`` (the label of the
-    latest acc sample at or before the grid time) or ``"nearest"``.
+    latest acc sample at or before the grid time) or ``"nearest"``. A sensor step longer than
+    ``max_gap_s`` seconds, or than ``max_gap_rel`` times the stream's median step, is a gap.
     """
 
     rate: float = RATE_HZ
     window: int = WINDOW
     hop: int = HOP
     max_gap_s: float = 0.2
+    max_gap_rel: float = 5.0
     label_rule: str = "previous"
     loader_options: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
 
@@ -97,6 +102,8 @@ class PreprocessConfig:
             raise ValueError(
                 f"max_gap_s={self.max_gap_s} is shorter than one output sample (1/{self.rate} s)"
             )
+        if not self.max_gap_rel > 1:
+            raise ValueError(f"max_gap_rel must be > 1 (median steps), got {self.max_gap_rel!r}")
         if self.label_rule not in ("previous", "nearest"):
             raise ValueError(f"label_rule must be 'previous' or 'nearest', got {self.label_rule!r}")
         unknown = set(self.loader_options) - set(DATASETS)
@@ -111,7 +118,7 @@ class PreprocessConfig:
         """JSON-able settings; with ``name``, only that dataset's loader options."""
         d = asdict(self)
         d["rate"], d["window"], d["hop"] = float(self.rate), int(self.window), int(self.hop)
-        d["max_gap_s"] = float(self.max_gap_s)
+        d["max_gap_s"], d["max_gap_rel"] = float(self.max_gap_s), float(self.max_gap_rel)
         if name is not None:
             d["loader_options"] = self.options_for(name)
         return d
@@ -155,11 +162,12 @@ def _intersect(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray
     return lo[keep], hi[keep]
 
 
-def _median_rate(t: np.ndarray, max_gap_s: float) -> float:
-    """Median sampling rate inside continuous pieces (gaps excluded)."""
+def _gap_and_rate(t: np.ndarray, max_gap_s: float, max_gap_rel: float) -> tuple[float, float]:
+    """The stream's gap threshold (s) and its median sampling rate inside gap-free pieces."""
     d = np.diff(t)
-    d = d[d <= max_gap_s]
-    return 1.0 / float(np.median(d)) if len(d) else float("nan")
+    gap = min(max_gap_s, max_gap_rel * float(np.median(d)))
+    d = d[d <= gap]
+    return gap, (1.0 / float(np.median(d)) if len(d) else float("nan"))
 
 
 def _factor(stream_rate: float, rate: float) -> int:
@@ -167,6 +175,12 @@ def _factor(stream_rate: float, rate: float) -> int:
     if not math.isfinite(stream_rate):
         return 1
     return max(1, math.ceil(stream_rate / rate - _RATE_TOLERANCE))
+
+
+@functools.lru_cache(maxsize=16)
+def _lowpass(q: int) -> np.ndarray:
+    """resample_poly's own default FIR for down-sampling by q, designed once per q."""
+    return signal.firwin(2 * 10 * q + 1, 1.0 / q, window=("kaiser", 5.0))
 
 
 def _onto_grid(t: np.ndarray, x: np.ndarray, lo: float, n: int, rate: float, q: int) -> np.ndarray:
@@ -182,20 +196,26 @@ def _onto_grid(t: np.ndarray, x: np.ndarray, lo: float, n: int, rate: float, q: 
         return xf
     # Zero-phase polyphase FIR low-pass (cut-off at the output Nyquist) + keep every q-th
     # sample; 'line' padding extrapolates the edges instead of assuming zeros beyond them.
-    return signal.resample_poly(xf, 1, q, axis=0, padtype="line")[:n]
+    return signal.resample_poly(xf, 1, q, axis=0, window=_lowpass(q), padtype="line")[:n]
 
 
 def resample_recording(
-    rec: Recording, rate: float = RATE_HZ, max_gap_s: float = 0.2, label_rule: str = "previous"
+    rec: Recording,
+    rate: float = RATE_HZ,
+    max_gap_s: float = 0.2,
+    label_rule: str = "previous",
+    max_gap_rel: float = 5.0,
 ) -> list[Segment]:
     """Put a recording's acc and gyro on one uniform grid at ``rate``, split at gaps.
 
     The grid covers only the time where *both* sensors have samples with no gap longer than
-    ``max_gap_s``; each such stretch becomes one segment ``(t, X(n, 6), y(n,))``. Labels come
+    ``max_gap_s`` (or ``max_gap_rel`` median steps); each such stretch becomes one segment ``(t, X(n, 6), y(n,))``. Labels come
     from the acc samples by time. Segments shorter than two samples are left out.
     """
-    if rate <= 0 or max_gap_s <= 0:
-        raise ValueError(f"rate and max_gap_s must be positive, got {rate}, {max_gap_s}")
+    if rate <= 0 or max_gap_s <= 0 or max_gap_rel <= 1:
+        raise ValueError(
+            f"need rate > 0, max_gap_s > 0, max_gap_rel > 1: {rate}, {max_gap_s}, {max_gap_rel}"
+        )
     where = f"{rec.dataset}/{rec.subject}/{rec.session}"
     ia = _clean(rec.acc.t, rec.acc.xyz)
     ig = _clean(rec.gyro.t, rec.gyro.xyz)
@@ -204,10 +224,11 @@ def resample_recording(
         return []
     ta, xa, la = rec.acc.t[ia].astype(np.float64), rec.acc.xyz[ia], rec.labels[ia]
     tg, xg = rec.gyro.t[ig].astype(np.float64), rec.gyro.xyz[ig]
-    qa = _factor(_median_rate(ta, max_gap_s), rate)
-    qg = _factor(_median_rate(tg, max_gap_s), rate)
+    gap_a, rate_a = _gap_and_rate(ta, max_gap_s, max_gap_rel)
+    gap_g, rate_g = _gap_and_rate(tg, max_gap_s, max_gap_rel)
+    qa, qg = _factor(rate_a, rate), _factor(rate_g, rate)
 
-    los, his = _intersect(_pieces(ta, max_gap_s), _pieces(tg, max_gap_s))
+    los, his = _intersect(_pieces(ta, gap_a), _pieces(tg, gap_g))
     segments: list[Segment] = []
     for lo, hi in zip(los, his, strict=True):  # loop over gap-free stretches, not samples
         n = int(math.floor((hi - lo) * rate + 1e-9)) + 1
@@ -300,7 +321,7 @@ def _loader_files(name: str) -> list[Path]:
     from harnb.datasets import base
 
     pkg = Path(base.__file__).parent
-    files = {pkg / "__init__.py", pkg / "base.py"}
+    files = {pkg / "__init__.py", pkg / "base.py", *pkg.glob("_*.py")}  # + shared parsers
     own = [pkg / f"{c}.py" for c in (name.lower(), name) if (pkg / f"{c}.py").exists()]
     # Unknown layout: be conservative, any loader change invalidates the cache.
     files.update(own[:1] or pkg.glob("*.py"))
@@ -368,7 +389,7 @@ def windows_from_recordings(
     table: list[dict[str, Any]] = []
     name = recs[0].dataset if recs else "?"
     for rec in _progress(recs, len(recs), f"windows {name}", progress):
-        segs = resample_recording(rec, cfg.rate, cfg.max_gap_s, cfg.label_rule)
+        segs = resample_recording(rec, cfg.rate, cfg.max_gap_s, cfg.label_rule, cfg.max_gap_rel)
         xw, yw, sw = window_segments(segs, cfg.window, cfg.hop)
         subject = str(rec.subject)
         if not subject.startswith(f"{rec.dataset}:"):

