@@ -77,6 +77,7 @@ def read_table(
     dtype: dict[int, object] | None = None,
     extra_ok: bool = False,
     line_offset: int = 0,
+    check_fields: bool = False,
 ) -> pd.DataFrame:
     """Parse a headerless delimited table fast; on any format problem name the file and line.
 
@@ -84,6 +85,8 @@ def read_table(
     ``kinds`` has one code per field (``f``/``i``/``s``), ``sep=None`` means whitespace.
     ``skip_lines`` lines (a header) are skipped and counted in reported line numbers.
     ``line_offset`` is added to reported line numbers when ``data`` is the tail of a file.
+    ``check_fields`` counts the fields of every line (vectorised): needed where NaN is allowed,
+    since the reader pads a short (truncated) row with NaN silently.
     Columns are returned with integer names 0..n-1 (or the ``usecols`` subset).
     """
     name = source if source is not None else data
@@ -111,12 +114,19 @@ def read_table(
             skip_blank_lines=True,
             index_col=False,
             on_bad_lines="error",
+            keep_default_na=False,  # HHAR's label "null" is data, not a missing value
+            na_values=["", "NaN", "nan", "NA"],
         )
     except (ValueError, pd.errors.ParserError) as e:
         bad = _scan(raw, kinds, sep, skip_lines, nan_ok, extra_ok, line_offset)
         if bad is None:
             raise format_error(name, None, f"unreadable ({e})") from e
         raise format_error(name, *bad) from e
+    if check_fields:
+        bad_row = _short_row(raw, skip_lines, ncol, sep)
+        if bad_row is not None:
+            lineno, nf = bad_row
+            raise format_error(name, lineno + line_offset, f"expected {ncol} fields, found {nf}")
     # a short row parses as NaN in its missing fields: find it unless NaN is allowed there
     float_cols = [j for j in cols if kinds[j] == "f" and not nan_ok[j]]
     if float_cols and df[float_cols].isna().to_numpy().any():
@@ -128,6 +138,33 @@ def read_table(
         bad = _scan(raw, kinds, sep, skip_lines, nan_ok, extra_ok, line_offset)
         raise format_error(name, *(bad or (None, "missing text field")))
     return df
+
+
+def _short_row(raw: bytes, skip_lines: int, ncol: int, sep: str | None) -> tuple[int, int] | None:
+    """(1-based line, field count) of the first non-blank line without ``ncol`` fields."""
+    a = np.frombuffer(raw, dtype=np.uint8)
+    nl = a == 10
+    if sep is None:
+        ws = (a == 32) | (a == 9) | (a == 13) | nl
+        prev_ws = np.concatenate([[True], ws[:-1]])
+        starts = ~ws & prev_ws  # first byte of each field
+    else:
+        starts = a == ord(sep)
+    line_of = np.concatenate([[0], np.cumsum(nl)[:-1]])  # line index (0-based) of each byte
+    nlines = int(nl.sum()) + (0 if raw.endswith(b"\n") else 1)
+    counts = np.bincount(line_of[starts], minlength=nlines)[:nlines]
+    if sep is not None:
+        nonblank = (
+            np.bincount(line_of[~((a == 32) | (a == 13) | nl)], minlength=nlines)[:nlines] > 0
+        )
+        counts = counts + nonblank
+    else:
+        nonblank = counts > 0
+    bad = np.flatnonzero(nonblank & (counts != ncol))
+    bad = bad[bad >= skip_lines]
+    if len(bad) == 0:
+        return None
+    return int(bad[0]) + 1, int(counts[bad[0]])
 
 
 def _scan(

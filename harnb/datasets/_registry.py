@@ -69,7 +69,7 @@ REGISTRY: dict[str, DatasetInfo] = {
         ),
         url="https://archive.ics.uci.edu/static/public/344/heterogeneity+activity+recognition.zip",
         terms="CC BY 4.0 (UCI Machine Learning Repository); cite Stisen et al. 2015.",
-        obtain="public download from the UCI Machine Learning Repository (dataset 344)",
+        obtain="by public download from the UCI Machine Learning Repository (dataset 344)",
         mirror_files=("Activity recognition exp.zip", "heterogeneity+activity+recognition.zip"),
         devices=("LG Nexus 4", "Samsung Galaxy S3", "Samsung Galaxy S3 mini", "Samsung Galaxy S+"),
         positions=("waist pouch",),
@@ -146,7 +146,7 @@ REGISTRY: dict[str, DatasetInfo] = {
         ),
         url=("https://github.com/mmalekzadeh/motion-sense/raw/master/data/A_DeviceMotion_data.zip"),
         terms="MIT licence (upstream repository); cite Malekzadeh et al.",
-        obtain="public download from the MotionSense GitHub repository",
+        obtain="by public download from the MotionSense GitHub repository",
         mirror_files=("A_DeviceMotion_data.zip",),
         devices=("iPhone 6s",),
         positions=("front pocket",),
@@ -188,7 +188,7 @@ REGISTRY: dict[str, DatasetInfo] = {
         url="http://wifo5-14.informatik.uni-mannheim.de/sensor/dataset/realworld2016/"
         "realworld2016_dataset.zip",
         terms="Free for research use; cite Sztyler & Stuckenschmidt 2016.",
-        obtain="public download from the University of Mannheim",
+        obtain="by public download from the University of Mannheim",
         mirror_files=("realworld2016_dataset.zip",),
         devices=("Samsung Galaxy S4",),
         positions=("chest", "forearm", "head", "shin", "thigh", "upperarm", "waist"),
@@ -227,7 +227,7 @@ REGISTRY: dict[str, DatasetInfo] = {
             "Free for research with citation of Anguita et al.; the UCI HAR v1 README forbids "
             "commercial use. UCI lists the datasets under CC BY 4.0."
         ),
-        obtain="public download from the UCI Machine Learning Repository (datasets 341 or 240)",
+        obtain="by public download from the UCI Machine Learning Repository (datasets 341 or 240)",
         mirror_files=(
             "uci-hapt-v2.1.zip",
             "smartphone+based+recognition+of+human+activities+and+postural+transitions.zip",
@@ -269,7 +269,7 @@ REGISTRY: dict[str, DatasetInfo] = {
         ),
         url="https://archive.ics.uci.edu/static/public/231/pamap2+physical+activity+monitoring.zip",
         terms="CC BY 4.0 (UCI Machine Learning Repository); cite Reiss & Stricker 2012.",
-        obtain="public download from the UCI Machine Learning Repository (dataset 231)",
+        obtain="by public download from the UCI Machine Learning Repository (dataset 231)",
         mirror_files=("pamap2+physical+activity+monitoring.zip", "PAMAP2_Dataset.zip"),
         devices=("Colibri wireless IMU (Trivisio)",),
         positions=("chest", "ankle", "hand"),
