@@ -73,6 +73,9 @@ def read_csv(path: Path) -> pd.DataFrame:
     if header != HEADER:
         raise format_error(path, 1, f"unexpected header {header[:100]!r}")
     df = read_table(path, _KINDS, skip_lines=1, usecols=range(2, 10), dtype=_CAT)
+    lut = {k: (config.CLASS_INDEX[v] if v else -1) for k, v in ACTIVITIES.items()}
+    gt = df[9]
+    per_cat = np.array([lut.get(str(c), -1) for c in gt.cat.categories] + [-1], dtype=np.int8)
     out = pd.DataFrame(
         {
             "t": df[2].to_numpy(np.int64) * 1e-9,
@@ -82,7 +85,8 @@ def read_csv(path: Path) -> pd.DataFrame:
             "User": df[6],
             "Model": df[7],
             "Device": df[8],
-            "gt": df[9],
+            "gt": gt,
+            "label": per_cat[gt.cat.codes.to_numpy()],  # code -1 (missing) -> last entry, -1
         }
     )
     return out
@@ -99,7 +103,6 @@ def split_and_pair(
     acc: pd.DataFrame, gyro: pd.DataFrame, keep_unlabelled: bool = False
 ) -> list[Recording]:
     """Per (User, Device): split acc at label changes/gaps, attach the gyro of that time span."""
-    lut = {k: (config.CLASS_INDEX[v] if v else -1) for k, v in ACTIVITIES.items()}
     gyro_by = _groups(gyro)
     recs: list[Recording] = []
     no_gyro = 0
@@ -107,7 +110,7 @@ def split_and_pair(
         model = str(a["Model"].iloc[0])
         t = a["t"].to_numpy()
         xyz = a[["x", "y", "z"]].to_numpy(np.float64)
-        lab = a["gt"].astype(str).map(lut).fillna(-1).to_numpy().astype(np.int8)
+        lab = a["label"].to_numpy()
         cut = np.flatnonzero((np.diff(lab) != 0) | (np.diff(t) > MAX_GAP_S)) + 1
         starts = np.concatenate([[0], cut])
         ends = np.concatenate([cut, [len(t)]])
