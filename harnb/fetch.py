@@ -347,7 +347,11 @@ def _swap_into_place(tmp: Path, target: Path, force: bool) -> None:
 
 
 def fetch_cli(argv: list[str]) -> int:
-    """``harnb data fetch [NAMES] [--mirror DIR] [--dest DIR] [--force] [--quiet]``."""
+    """``harnb data fetch [NAMES] [--mirror DIR] [--dest DIR] [--force] [--quiet]``.
+
+    Exit status 1 if a named dataset cannot be had or any archive is corrupt; without names,
+    datasets that are neither in the mirror nor downloadable are reported and skipped.
+    """
     ap = argparse.ArgumentParser(
         prog="harnb data fetch",
         description="Fetch datasets from the offline mirror (HARNB_MIRROR) or their original "
@@ -369,7 +373,11 @@ def fetch_cli(argv: list[str]) -> int:
         try:
             p = fetch([n], mirror=a.mirror, dest=a.dest, progress=not a.quiet, force=a.force)
             print(f"{check_name(n)}: {p[check_name(n)]}")
-        except (DatasetError, ValueError) as e:
+        except DatasetMissing as e:
+            # without names, "fetch what can be had": unobtainable datasets are not an error
+            print(f"{n}: {'skipped' if not a.names else 'FAILED'}\n{e}", file=sys.stderr)
+            rc = rc or (1 if a.names else 0)
+        except (DatasetError, ValueError) as e:  # corrupt archives always fail the command
             print(f"{n}: FAILED\n{e}", file=sys.stderr)
             rc = 1
     return rc

@@ -227,5 +227,7 @@ def test_fetch_cli(mirror: Path, data: Path, capsys: pytest.CaptureFixture[str])
     assert "UCI:" in capsys.readouterr().out
     assert F.fetch_cli(["MobiAct", "--mirror", str(mirror), "--quiet"]) == 1
     assert "by request" in capsys.readouterr().err
+    assert F.fetch_cli(["--mirror", str(mirror), "--quiet"]) == 0  # all: the rest is skipped
+    assert "MotionSense:" in capsys.readouterr().out
     assert F.fetch_cli(["Nope", "--quiet"]) == 1
     assert "valid choices" in capsys.readouterr().err

@@ -14,7 +14,9 @@ Two published layouts are read, found anywhere under ``root``:
 Label mapping follows the released code's 7 classes: STD Standing, WAL Walking, JOG Running,
 JUM Jumping, STU Upstairs, STN Downstairs, SCH Sitting. SCH is "sit on a chair" (6 s trials
 that include sitting down), which the released code counted as Sitting; we keep that choice.
-Car step in/out (CSI/CSO), falls and any other code are outside the union (-1). By default
+MobiAct v2's per-row annotations add SIT (sitting still), mapped to Sitting; CHU (getting up),
+LYI (lying on the floor after a fall), car step in/out (CSI/CSO), falls and any other code are
+outside the union (-1): the paper's MobiAct has no Lying class. By default
 trials that would be entirely -1 are skipped (``keep_unlabelled=True`` keeps them).
 If several copies of one trial exist under ``root`` (e.g. both layouts), the first in sorted
 path order is used, so no trial is counted twice.
@@ -47,6 +49,7 @@ ACTIVITIES: dict[str, str | None] = {
     "STU": "Upstairs",
     "STN": "Downstairs",
     "SCH": "Sitting",
+    "SIT": "Sitting",  # v2 annotations only: sitting still on the chair
     "CSI": None,
     "CSO": None,
 }
