@@ -50,6 +50,7 @@ TABLE_VI: dict[str, tuple[int, int]] = {
     "mobilehart": (2542942, 19809292),
 }
 
+# fmt: off
 # Tables III, IV, V, VII: 13 columns = 0 % P_U, then (Rd, P_F, P_U) for 1, 5, 10, 70 %.
 _LODO: dict[str, dict[str, tuple[float, ...]]] = {
     "ispl": {  # Table III
@@ -89,6 +90,8 @@ _LODO: dict[str, dict[str, tuple[float, ...]]] = {
         "AVG": (18.70, 71.50, 51.71, 64.19, 85.16, 75.76, 82.45, 86.08, 85.30, 86.32, 89.34, 89.38, 89.72),
     },
 }
+
+# fmt: on
 
 TABLE_NUMBER = {"ispl": "III", "hart": "IV", "mobilehart": "V", "deepconvlstm": "VII"}
 
