@@ -122,7 +122,13 @@ def build_book(
         execute_chapters(profile, chapters, executed, parameters)
     stage = assemble(executed, out / "src")
     jb = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(stage), "--path-output", str(out)]
+    cmd = [
+        str(jb) if jb.exists() else "jupyter-book",
+        "build",
+        str(stage),
+        "--path-output",
+        str(out),
+    ]
     print("[harnb book] building the site ...", flush=True)
     subprocess.run(cmd, check=True)
     index = out / "_build" / "html" / "index.html"
