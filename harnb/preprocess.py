@@ -132,10 +132,16 @@ class PreprocessConfig:
 # --------------------------------------------------------------------------- resampling
 
 
-def _clean(t: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Indices of the usable samples, in time order: finite, strictly increasing timestamps."""
+def _clean(t: np.ndarray, x: np.ndarray) -> np.ndarray | slice:
+    """The usable samples, in time order: finite, strictly increasing timestamps.
+
+    Returns ``slice(None)`` when every sample is usable (the common case: no copy needed).
+    """
     t = np.asarray(t, dtype=np.float64)
-    ok = np.flatnonzero(np.isfinite(t) & np.isfinite(x).all(axis=1))
+    finite = np.isfinite(t) & np.isfinite(x).all(axis=1)
+    if finite.all() and (len(t) < 2 or np.all(np.diff(t) > 0)):
+        return slice(None)
+    ok = np.flatnonzero(finite)
     if len(ok) > 1 and np.any(np.diff(t[ok]) < 0):
         ok = ok[np.argsort(t[ok], kind="stable")]
     if len(ok) > 1:
@@ -199,6 +205,21 @@ def _onto_grid(t: np.ndarray, x: np.ndarray, lo: float, n: int, rate: float, q: 
     return signal.resample_poly(xf, 1, q, axis=0, window=_lowpass(q), padtype="line")[:n]
 
 
+def _passthrough(ta: np.ndarray, tg: np.ndarray, rate: float, gap: float) -> np.ndarray | None:
+    """Where to split when acc and gyro share timestamps sampled exactly at ``rate``, else None.
+
+    Such recordings (UCI, MotionSense) are already on a 50 Hz grid: they are passed through
+    unfiltered and uninterpolated, split only at gaps.
+    """
+    if len(ta) != len(tg) or not np.array_equal(ta, tg):
+        return None
+    step = np.diff(ta) * rate
+    regular = np.abs(step - 1.0) < 1e-6
+    if not np.all(regular | (step > gap * rate)):
+        return None
+    return np.flatnonzero(~regular) + 1
+
+
 def resample_recording(
     rec: Recording,
     rate: float = RATE_HZ,
@@ -209,8 +230,9 @@ def resample_recording(
     """Put a recording's acc and gyro on one uniform grid at ``rate``, split at gaps.
 
     The grid covers only the time where *both* sensors have samples with no gap longer than
-    ``max_gap_s`` (or ``max_gap_rel`` median steps); each such stretch becomes one segment ``(t, X(n, 6), y(n,))``. Labels come
-    from the acc samples by time. Segments shorter than two samples are left out.
+    ``max_gap_s`` (or ``max_gap_rel`` median steps); each such stretch becomes one segment
+    ``(t, X(n, 6), y(n,))``. Labels come from the acc samples by time. Segments shorter than two
+    samples are left out.
     """
     if rate <= 0 or max_gap_s <= 0 or max_gap_rel <= 1:
         raise ValueError(
@@ -219,11 +241,16 @@ def resample_recording(
     where = f"{rec.dataset}/{rec.subject}/{rec.session}"
     ia = _clean(rec.acc.t, rec.acc.xyz)
     ig = _clean(rec.gyro.t, rec.gyro.xyz)
-    if len(ia) < 2 or len(ig) < 2:
+    ta, xa, la = np.asarray(rec.acc.t, np.float64)[ia], rec.acc.xyz[ia], rec.labels[ia]
+    tg, xg = np.asarray(rec.gyro.t, np.float64)[ig], rec.gyro.xyz[ig]
+    if len(ta) < 2 or len(tg) < 2:
         log.debug("%s: fewer than two usable acc or gyro samples, skipped", where)
         return []
-    ta, xa, la = rec.acc.t[ia].astype(np.float64), rec.acc.xyz[ia], rec.labels[ia]
-    tg, xg = rec.gyro.t[ig].astype(np.float64), rec.gyro.xyz[ig]
+    cuts = _passthrough(ta, tg, rate, min(max_gap_s, max_gap_rel / rate))
+    if cuts is not None:
+        x = np.hstack([xa, xg]).astype(np.float64)
+        bounds = zip(np.r_[0, cuts], np.r_[cuts, len(ta)], strict=True)
+        return [(ta[a:b], x[a:b], la[a:b].astype(np.int8)) for a, b in bounds if b - a >= 2]
     gap_a, rate_a = _gap_and_rate(ta, max_gap_s, max_gap_rel)
     gap_g, rate_g = _gap_and_rate(tg, max_gap_s, max_gap_rel)
     qa, qg = _factor(rate_a, rate), _factor(rate_g, rate)
@@ -231,7 +258,7 @@ def resample_recording(
     los, his = _intersect(_pieces(ta, gap_a), _pieces(tg, gap_g))
     segments: list[Segment] = []
     for lo, hi in zip(los, his, strict=True):  # loop over gap-free stretches, not samples
-        n = int(math.floor((hi - lo) * rate + 1e-9)) + 1
+        n = int(math.floor((hi - lo) * rate + 1e-6)) + 1  # tolerate float rounding
         if n < 2:
             continue
         t = lo + np.arange(n) / rate

@@ -462,3 +462,18 @@ def test_slow_start_up_phase_is_a_gap() -> None:
     assert len(segs) == 1 and segs[0][0][0] >= slow[-1] + 0.199 - 1e-9
     segs = resample_recording(rec(ta, tg), max_gap_rel=1e6)  # absolute threshold only
     assert segs[0][0][0] < 0.2
+
+
+def test_passthrough_equals_general_path() -> None:
+    """Shared 50 Hz timestamps skip interpolation; the result is what interpolation gives."""
+    t = times(30, 50.0)
+    t = t[(t < 12) | (t > 13)]
+    x = RNG.normal(size=(len(t), 3))
+    labels = lambda t: (t > 20) * 3  # noqa: E731
+    fast = resample_recording(rec(t, t, acc=x, gyro=x, labels=labels))
+    slow = resample_recording(rec(t, t + 1e-9, acc=x, gyro=x, labels=labels))
+    assert len(fast) == len(slow) == 2
+    for (tf, xf, yf), (ts, xs, ys) in zip(fast, slow, strict=True):
+        assert len(tf) == len(ts)
+        np.testing.assert_allclose(xf, xs, atol=1e-6)
+        np.testing.assert_array_equal(yf, ys)
