@@ -147,7 +147,7 @@ def dataset_cards(names: Sequence[str] | None = None) -> str:
         info = datasets.REGISTRY[name]
         out.append(
             f"**{name}** — {info.full_name}. *Cite:* {info.citation}. "
-            f"*Source:* {info.url}. *Terms:* {info.terms}. *Obtain:* {info.obtain}"
+            f"*Source:* {info.url or 'no public download'}. *Terms:* {info.terms}. *Obtain:* {info.obtain}"
         )
     return "\n\n".join(out)
 
