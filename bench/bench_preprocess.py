@@ -273,27 +273,24 @@ def main(argv: list[str] | None = None) -> None:
             for k, v in row.items()
             if k not in ("dataset", "windows", "subjects", "recordings", "classes") and v
         }
-        print(
-            f"  {row['dataset']:<12} {row['windows']:>6} windows, {row['subjects']} subjects: {counts}"
-        )
+        head = f"  {row['dataset']:<12} {row['windows']:>6} windows, {row['subjects']} subjects"
+        print(f"{head}: {counts}")
     print(
         f"\nharnb warm (cache reused, 3 datasets): {stages['warm_seconds']:.3f} s; "
         f"load_windows (concatenated): {stages['load_seconds']:.3f} s"
     )
     for k in ("harnb", "baseline"):
         r = best[k]
-        print(
-            f"peak RSS {k:<8}: {r['peak_rss_mb']:.0f} MB (of which imports {r['rss_after_imports_mb']:.0f} MB)"
-        )
+        peak, imports = r["peak_rss_mb"], r["rss_after_imports_mb"]
+        print(f"peak RSS {k:<8}: {peak:.0f} MB (of which imports {imports:.0f} MB)")
     sp = sum(sd_all[n]["windows"] for n in NAMES)
     bp = sum(b["datasets"][n]["windows"] for n in NAMES)
     spp = sum(sd_all[n]["parse"] for n in NAMES)
     bpp = sum(b["datasets"][n]["parse"] for n in NAMES)
     print(f"\nfile parsing, loaders vs pandas-per-file: {bpp / spp:.1f}x")
     print(f"resampling + windowing stage, vectorised vs per-window loop: {bp / sp:.1f}x")
-    print(
-        f"end-to-end speed-up (raw files -> saved windows), baseline / harnb: {b['seconds'] / h['seconds']:.1f}x"
-    )
+    ratio = b["seconds"] / h["seconds"]
+    print(f"end-to-end speed-up (raw files -> saved windows), baseline / harnb: {ratio:.1f}x")
 
 
 if __name__ == "__main__":

@@ -422,6 +422,9 @@ def windows_from_recordings(
         if not subject.startswith(f"{rec.dataset}:"):
             subject = f"{rec.dataset}:{subject}"
         rid = len(table)
+        # Window starts are stored relative to the recording's first sample: absolute clocks
+        # (HHAR: epoch ns) would lose all precision in float32.
+        t0 = float(min(rec.acc.t[0], rec.gyro.t[0])) if len(rec.acc.t) and len(rec.gyro.t) else 0.0
         table.append(
             {
                 "subject": subject,
@@ -429,6 +432,7 @@ def windows_from_recordings(
                 "device": str(rec.device),
                 "position": str(rec.position),
                 "nominal_rate": float(rec.nominal_rate),
+                "t0": t0,
                 "segments": len(segs),
                 "samples": int(sum(len(s[0]) for s in segs)),
                 "windows": len(yw),
@@ -436,7 +440,7 @@ def windows_from_recordings(
         )
         xs.append(xw)
         ys.append(yw)
-        starts.append(sw.astype(np.float32))
+        starts.append((sw - t0).astype(np.float32))
         rids.append(np.full(len(yw), rid, dtype=np.int32))
     n = int(sum(len(y) for y in ys))
     rid = np.concatenate(rids) if rids else np.zeros(0, np.int32)

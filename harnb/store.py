@@ -48,7 +48,7 @@ class WindowStore:
     device: np.ndarray  # (N,) str
     position: np.ndarray  # (N,) str
     recording: np.ndarray  # (N,) int32
-    start: np.ndarray  # (N,) float32, window start in seconds from the recording's clock
+    start: np.ndarray  # (N,) float32, window start in s after the recording's first sample
 
     def __post_init__(self) -> None:
         n = len(self.X)

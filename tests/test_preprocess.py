@@ -477,3 +477,12 @@ def test_passthrough_equals_general_path() -> None:
         assert len(tf) == len(ts)
         np.testing.assert_allclose(xf, xs, atol=1e-6)
         np.testing.assert_array_equal(yf, ys)
+
+
+def test_window_start_is_relative_to_the_recording() -> None:
+    """Epoch clocks (HHAR: ns since 1970) keep their sub-ms spacing in the float32 starts."""
+    t = times(10, 200.0, t0=1.4e9)
+    st, table = pp.windows_from_recordings([rec(t, t + 0.003)])
+    assert table[0]["t0"] == pytest.approx(1.4e9)
+    np.testing.assert_allclose(np.diff(st.start), HOP / 50.0, atol=1e-4)
+    assert 0 <= st.start[0] < 0.1
