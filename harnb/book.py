@@ -7,6 +7,7 @@ papermill log instead of a half-built site.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -59,6 +60,10 @@ def execute_chapters(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # Progress bars belong in a terminal, not in the rendered pages; kernels inherit this.
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore:IProgress not found")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     done = []
     for name in _chapter_names(chapters):
         src = NOTEBOOKS_DIR / f"{name}.ipynb"

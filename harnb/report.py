@@ -157,3 +157,17 @@ def implied_windows(name: str) -> float:
     from harnb.paper import TABLE_II
 
     return TABLE_II[name][3] / 0.7
+
+
+def norm_table(stats: Mapping[str, object]) -> pd.DataFrame:
+    """Normalisation statistics per dataset (sensor mode: one value per sensor), rounded."""
+    rows = {}
+    for name, s in stats.items():
+        rows[name] = {
+            "acc mean (m/s²)": float(np.mean(s.acc_mean)),
+            "acc std (m/s²)": float(np.mean(s.acc_std)),
+            "gyro mean (rad/s)": float(np.mean(s.gyro_mean)),
+            "gyro std (rad/s)": float(np.mean(s.gyro_std)),
+            "windows used": int(s.n_windows),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").round(4)
