@@ -171,9 +171,13 @@ def _intersect(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray
 def _gap_and_rate(t: np.ndarray, max_gap_s: float, max_gap_rel: float) -> tuple[float, float]:
     """The stream's gap threshold (s) and its median sampling rate inside gap-free pieces."""
     d = np.diff(t)
-    gap = min(max_gap_s, max_gap_rel * float(np.median(d)))
-    d = d[d <= gap]
-    return gap, (1.0 / float(np.median(d)) if len(d) else float("nan"))
+    med = float(np.median(d))
+    gap = min(max_gap_s, max_gap_rel * med)
+    inside = d <= gap
+    if not inside.all():  # the rare stream with gaps: median of the gap-free steps only
+        d = d[inside]
+        med = float(np.median(d)) if len(d) else float("nan")
+    return gap, 1.0 / med
 
 
 def _factor(stream_rate: float, rate: float) -> int:
