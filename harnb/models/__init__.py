@@ -1,0 +1,187 @@
+"""The four architectures of the paper as backend-neutral Keras 3 models, and their fine-tuning.
+
+``build(name)`` returns a functional model named after its architecture whose last layer is a
+Dense(n_classes, softmax) called ``head``; the layer before it outputs the feature vector that
+the paper's fine-tuning strategies keep (ISPL 256-d, DeepConvLSTM 128-d, HART and MobileHART
+1024-d; reference §5.7). Models use ``keras`` and ``keras.ops`` only, so they run on TensorFlow
+and on JAX (``KERAS_BACKEND``).
+
+Fine-tuning strategies (paper §IV; :func:`finetune_variant`):
+
+* ``Rd``  — same architecture, fresh random weights, everything trainable;
+* ``P_F`` — pre-trained feature extractor frozen (BatchNorm in inference mode), fresh head;
+* ``P_U`` — pre-trained feature extractor trainable, fresh head;
+* ``P_0`` — the pre-trained model used as is (the 0 % column).
+
+Unlike the released code (bug B-S6), the fresh head replaces the pre-trained softmax layer and
+sits on the penultimate features instead of being stacked on the 10-way softmax output.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import keras
+from keras import layers
+
+from harnb.models import deepconvlstm, hart, ispl, mobilehart
+from harnb.models.common import FEATURES, HEAD, check_n_classes, head_layer, seeded
+from harnb.models.flops import flops, flops_by_layer
+
+#: Architecture names, in the order of the paper's tables.
+MODELS: tuple[str, ...] = ("ispl", "deepconvlstm", "hart", "mobilehart")
+#: Fine-tuning strategies (paper §IV): random init, pre-trained frozen / unfrozen, as is.
+STRATEGIES: tuple[str, ...] = ("Rd", "P_F", "P_U", "P_0")
+
+_BUILDERS: dict[str, Callable[..., keras.Model]] = {
+    "ispl": ispl.build_ispl,
+    "deepconvlstm": deepconvlstm.build_deepconvlstm,
+    "hart": hart.build_hart,
+    "mobilehart": mobilehart.build_mobilehart,
+}
+_FEATURE_DIMS: dict[str, int] = {
+    "ispl": ispl.FEATURE_DIM,
+    "deepconvlstm": deepconvlstm.FEATURE_DIM,
+    "hart": hart.FEATURE_DIM,
+    "mobilehart": mobilehart.FEATURE_DIM,
+}
+_EXTRACTOR_SUFFIX = "_features"
+
+__all__ = [
+    "FEATURES",
+    "HEAD",
+    "MODELS",
+    "STRATEGIES",
+    "attach_head",
+    "build",
+    "count_params",
+    "feature_dim",
+    "feature_extractor",
+    "finetune_variant",
+    "flops",
+    "flops_by_layer",
+]
+
+
+def _check_name(name: str) -> str:
+    if name not in _BUILDERS:
+        raise ValueError(f"unknown model {name!r}; valid choices: {', '.join(MODELS)}")
+    return name
+
+
+def build(
+    name: str,
+    n_classes: int = 10,
+    input_shape: tuple[int, int] = (128, 6),
+    seed: int | None = None,
+) -> keras.Model:
+    """Build architecture ``name`` (one of :data:`MODELS`) with an ``n_classes`` softmax head.
+
+    With an integer ``seed`` the initial weights (and dropout seeds) are a deterministic
+    function of it on a given backend; with ``None`` they are random.
+    """
+    _check_name(name)
+    check_n_classes(n_classes)
+    with seeded(seed):
+        return _BUILDERS[name](n_classes=n_classes, input_shape=tuple(input_shape))
+
+
+def feature_dim(name: str) -> int:
+    """Size of the feature vector that architecture ``name`` feeds to its head."""
+    return _FEATURE_DIMS[_check_name(name)]
+
+
+def arch_of(model: keras.Model) -> str:
+    """The architecture name of a model built here, or of its feature extractor."""
+    name = model.name.removesuffix(_EXTRACTOR_SUFFIX)
+    if name not in _BUILDERS:
+        raise ValueError(
+            f"model {model.name!r} is not a harnb model; its name must be one of "
+            f"{', '.join(MODELS)} (optionally + {_EXTRACTOR_SUFFIX!r})"
+        )
+    return name
+
+
+def _head_of(model: keras.Model) -> layers.Dense:
+    try:
+        return model.get_layer(HEAD)
+    except ValueError:
+        raise ValueError(
+            f"model {model.name!r} has no layer named {HEAD!r}; build it with harnb.models.build"
+        ) from None
+
+
+def feature_extractor(model: keras.Model) -> keras.Model:
+    """Everything before the final softmax layer, as a model sharing ``model``'s weights.
+
+    Its output is the 2-D (batch, d) input of the ``head`` layer.
+    """
+    arch = arch_of(model)
+    return keras.Model(model.input, _head_of(model).input, name=arch + _EXTRACTOR_SUFFIX)
+
+
+def attach_head(extractor: keras.Model, n_classes: int, seed: int | None = None) -> keras.Model:
+    """A classifier made of ``extractor`` (weights shared, not copied) and a fresh head.
+
+    The head is initialised as in the architecture (ISPL: LeCun-uniform with L2 0.00593;
+    others: Glorot-uniform), deterministically for an integer ``seed``.
+    """
+    arch = arch_of(extractor)
+    if len(extractor.outputs) != 1 or len(extractor.outputs[0].shape) != 2:
+        raise ValueError("attach_head needs an extractor with one 2-D (batch, d) output")
+    kwargs = {"kernel_initializer": ispl.INIT, "l2": ispl.L2} if arch == "ispl" else {}
+    with seeded(seed):
+        head = head_layer(n_classes, **kwargs)
+    return keras.Model(extractor.input, head(extractor.outputs[0]), name=arch)
+
+
+def copy_model(model: keras.Model) -> keras.Model:
+    """An independent copy of a harnb model: same architecture, same weights, no sharing."""
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def finetune_variant(
+    strategy: str,
+    pretrained: keras.Model,
+    n_classes: int = 10,
+    seed: int | None = None,
+) -> keras.Model:
+    """The model to fine-tune (or evaluate) under ``strategy`` (one of :data:`STRATEGIES`).
+
+    The result never shares weights with ``pretrained``: training it leaves ``pretrained``
+    unchanged. ``Rd`` rebuilds the architecture from ``seed``; ``P_F`` and ``P_U`` copy the
+    pre-trained extractor and attach a fresh head seeded by ``seed``; ``P_F`` freezes every
+    extractor layer, which in Keras 3 also runs its BatchNorm layers in inference mode (moving
+    statistics, never updated); ``P_0`` is a copy of the pre-trained model with its own head,
+    so ``n_classes`` must equal its number of outputs.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; valid choices: {', '.join(STRATEGIES)}")
+    arch = arch_of(pretrained)
+    check_n_classes(n_classes)
+    if strategy == "Rd":
+        return build(arch, n_classes, tuple(pretrained.input_shape[1:]), seed=seed)
+    copy = copy_model(pretrained)
+    for layer in copy.layers:
+        layer.trainable = True
+    if strategy == "P_0":
+        out = _head_of(copy).units
+        if out != n_classes:
+            raise ValueError(
+                f"P_0 uses the pre-trained head as is: it has {out} outputs, not {n_classes}"
+            )
+        return copy
+    extractor = feature_extractor(copy)
+    if strategy == "P_F":
+        for layer in extractor.layers:
+            layer.trainable = False
+    return attach_head(extractor, n_classes, seed=seed)
+
+
+def count_params(model: keras.Model) -> int:
+    """All weight scalars, trainable or not (BatchNorm moving statistics included), as Keras
+    and the paper's Table VI count them."""
+    return int(sum(math.prod(w.shape) for w in model.weights))
