@@ -121,6 +121,7 @@ def build_book(
     parameters: dict | None = None,
 ) -> Path:
     """Execute the chapters (unless ``execute`` is False) and build the HTML site; returns index.html."""
+    _chapter_names(chapters)  # unknown chapter names fail before anything runs
     out = Path(out).resolve()
     executed = out / "executed"
     if execute:

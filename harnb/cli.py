@@ -77,12 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_cmd_book)
 
     r = sub.add_parser("run", help="run the resumable LODO grid, appending to a results file")
-    try:
-        from harnb.grid import add_run_arguments
-    except ImportError:  # pragma: no cover - the grid module is optional at import time
-        pass
-    else:
-        add_run_arguments(r)
+    from harnb.grid import add_run_arguments
+
+    add_run_arguments(r)
     r.set_defaults(func=_cmd_run)
     return p
 
