@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from harnb import train
 from harnb.profiles import Profile, get_profile
 from harnb.splits import PROTOCOLS, LODOSplit, check_ratio, lodo_split
 from harnb.train import STRATEGIES
@@ -435,6 +436,7 @@ def run_cell(
     seed: int,
     profile: Profile,
     verbose: int = 0,
+    pool: Any = None,
 ) -> tuple[dict[str, float], Any]:
     """Fine-tune (or not, for P_0) and evaluate on the target's test subjects."""
     from harnb import evaluate, train
@@ -448,7 +450,7 @@ def run_cell(
         Xtr, ytr = fold.part(sp.subset(ratio))
         Xva, yva = fold.part(sp.target_val)
         model, res = train.finetune(
-            strategy, pretrained, Xtr, ytr, Xva, yva, profile, seed=seed, verbose=verbose
+            strategy, pretrained, Xtr, ytr, Xva, yva, profile, seed=seed, verbose=verbose, pool=pool
         )
         n_train = len(Xtr)
     pred = train.predict_labels(model, Xte, profile.eval_batch)
@@ -526,6 +528,7 @@ def run_grid(
     fold_cache: dict[tuple[str, str, int], FoldData] = {}
     try:
         for (p, t, m, ps), gcells in groups.items():
+            pool = train.ModelPool()
             pre = None
             pre_err = None
             for c in gcells:
@@ -554,7 +557,7 @@ def run_grid(
                             pre_err = f"{type(e).__name__}: {e}"
                             raise
                     bar.set_postfix_str(f"{p}/{t}/{m}/{st}/{r}%/s{s}")
-                    metrics, res = run_cell(fold, pre, st, r, s, prof, verbose)
+                    metrics, res = run_cell(fold, pre, st, r, s, prof, verbose, pool=pool)
                     if res is not None:
                         from harnb.train import save_history
 
@@ -592,6 +595,7 @@ def run_grid(
                 append_rows(out_path, rows, COLUMNS)
                 bar.update(1)
             del pre
+            pool.clear()
             gc.collect()
     finally:
         bar.close()

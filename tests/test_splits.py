@@ -65,9 +65,9 @@ def test_paper_protocol_is_subject_disjoint_and_leaves_target_out(store, target)
         for b in parts[i + 1 :]:
             assert not subjects(store, a) & subjects(store, b)
     assert not subjects(store, sp.source_train) & subjects(store, sp.source_val)
-    assert set(store.dataset[sp.source_train]) | set(store.dataset[sp.source_val]) == set(
-        SPEC
-    ) - {target}
+    assert set(store.dataset[sp.source_train]) | set(store.dataset[sp.source_val]) == set(SPEC) - {
+        target
+    }
     assert target not in sp.sources
     # every target window is in exactly one part
     tgt = np.flatnonzero(store.dataset == target)
