@@ -36,7 +36,7 @@ import pandas as pd
 
 from harnb import train
 from harnb.profiles import Profile, get_profile
-from harnb.splits import PROTOCOLS, LODOSplit, check_ratio, lodo_split
+from harnb.splits import PROTOCOLS, LODOSplit, check_ratio, lodo_split, stratified_sample
 from harnb.train import STRATEGIES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -448,7 +448,10 @@ def run_cell(
         n_train = 0
     else:
         Xtr, ytr = fold.part(sp.subset(ratio))
-        Xva, yva = fold.part(sp.target_val)
+        val = sp.target_val
+        if profile.max_val_windows and len(val) > profile.max_val_windows:
+            val = stratified_sample(val, fold.y[val], profile.max_val_windows, seed)
+        Xva, yva = fold.part(val)
         model, res = train.finetune(
             strategy, pretrained, Xtr, ytr, Xva, yva, profile, seed=seed, verbose=verbose, pool=pool
         )
@@ -527,8 +530,8 @@ def run_grid(
         groups.setdefault((p, t, m, ps), []).append(c)
     fold_cache: dict[tuple[str, str, int], FoldData] = {}
     try:
+        pool = train.ModelPool()  # one compiled model per (strategy, architecture), all run long
         for (p, t, m, ps), gcells in groups.items():
-            pool = train.ModelPool()
             pre = None
             pre_err = None
             for c in gcells:
@@ -595,7 +598,6 @@ def run_grid(
                 append_rows(out_path, rows, COLUMNS)
                 bar.update(1)
             del pre
-            pool.clear()
             gc.collect()
     finally:
         bar.close()
@@ -671,7 +673,7 @@ def cross_dataset_matrix(
         }
     for d in tqdm([n for n in names if n not in done], disable=not progress, desc="cross"):
         tr, _ = parts[d]
-        train.set_seed(seed)
+        train.seed_host(seed)
         m = models.build(model, n_classes=N_CLASSES, input_shape=X.shape[1:], seed=seed)
         train.fit(
             m,

@@ -5,9 +5,10 @@
     ratios. It proves that every chapter runs; its numbers mean nothing.
 ``cpu``
     Real but reduced: every window, few epochs. Sized for HART over the three datasets of the
-    mirror (UCI, MotionSense, MobiAct), both protocols, one pre-training per (protocol, target)
-    and 3 fine-tuning seeds in about 60–75 minutes on 2 CPU cores with JAX (see :data:`CPU_SIZING`
-    for the measurements and the arithmetic).
+    mirror (UCI, MotionSense, MobiAct), both protocols, one pre-training per (protocol, target),
+    3 fine-tuning seeds and the 0/1/5/10 % ratios in about 70 minutes on 2 loaded CPU cores with
+    TensorFlow (see :data:`CPU_SIZING` for the measurements and the arithmetic; the 70 % ratio
+    alone would more than double it).
 ``full``
     The paper's settings (§IV-C): 200 epochs of pre-training (batch 128) and fine-tuning
     (batch 64), Adam 5e-4, best-validation checkpoints, all four models; for a GPU.
@@ -37,6 +38,9 @@ class Profile:
     #: CPU profiles only: a small fine-tuning set is trained for at least this many steps.
     finetune_min_steps: int = 0
     finetune_max_epochs: int | None = None
+    #: CPU profiles only: checkpoint selection on a class-stratified sample of the target's
+    #: validation windows (None = all of them, as the paper).
+    max_val_windows: int | None = None
     lr: float = 5e-4
     #: The released code's pre-training used 0.1 (D7); the paper says nothing, so 0 by default.
     label_smoothing: float = 0.0
@@ -75,9 +79,32 @@ class Profile:
         }
 
 
-#: Measurements behind the ``cpu`` profile (see the module docstring of harnb.profiles).
+#: Measurements behind the ``cpu`` profile (see :func:`estimate_minutes`).
 CPU_SIZING = """
-to be measured
+Measured on this project's 2-core machines, Keras 3.15, TensorFlow 2.21 (CPU), HART, while
+colleagues' jobs kept the load average near 4 (so about one core for us):
+
+* training, batch 128 (pre-training): ~240 windows/s (14.7 k windows in 64 s + 30 s trace);
+* training, batch 64, P_U / Rd ~250 windows/s, P_F (frozen extractor) ~800 windows/s;
+* inference, batch 512: ~1,200-1,500 windows/s once traced;
+* first training step of a new compiled model (graph trace): 25-75 s; hence the grid reuses
+  one compiled model per (strategy, architecture) (harnb.train.ModelPool);
+* one extra ``fit`` call (one epoch) ~0.4 s; the rest of a run (variant build, subset draw,
+  test prediction) ~2-3 s;
+* JAX 0.10 was *slower* for this HART (84-101 windows/s training, ~350/s inference), contrary
+  to the design note's generic transformer, so the profile keeps TensorFlow.
+
+Data of the mirror: UCI 10,411, MotionSense 21,539, MobiAct (MobiFall subset) 6,086 windows.
+Per protocol, the three pre-trainings see 0.9 x (2 x 38,036) = 68.5 k windows per epoch:
+2 protocols x 68.5 k x 2 epochs / 240 per s = 19 min, plus traces and validation: ~23 min.
+Fine-tuning with 3 seeds x 2 protocols x 3 targets x 3 strategies x ratios 1/5/10 % (162 runs,
+plus 18 P_0): subsets are 1/70, 5/70, 10/70 of the pools (4.3 k-15.2 k windows); each run gets
+3 epochs, or more up to 10 until it has taken 20 optimiser steps; checkpoint selection on
+<= 500 validation windows: training ~19 min, validation ~6 min, extra fit calls ~5 min, test
+predictions ~6 min, per-run overhead ~8 min, 3 traces ~3 min: ~47 min. Total ~70 min.
+The 70 % ratio would add ~26 min per fine-tuning epoch (26.8 k pool windows x 2 trainable
+strategies x 6 seed-protocols / 250 per s), so the cpu profile leaves it out; run it with
+``--ratio 70`` when there is time, or on a GPU with the ``full`` profile.
 """
 
 PROFILES: dict[str, Profile] = {
@@ -88,7 +115,10 @@ PROFILES: dict[str, Profile] = {
         pretrain_epochs=2,
         finetune_epochs=2,
         finetune_min_steps=0,
+        max_val_windows=300,
         models=("hart",),
+        targets=("UCI",),
+        protocols=("paper",),
         seeds=(0,),
         ratios=(0, 1, 10),
         cross_epochs=2,
@@ -97,19 +127,67 @@ PROFILES: dict[str, Profile] = {
     ),
     "cpu": Profile(
         name="cpu",
-        backend="jax",
+        backend="tensorflow",
         max_windows_per_dataset=None,
-        pretrain_epochs=8,
-        finetune_epochs=4,
-        finetune_min_steps=60,
-        finetune_max_epochs=40,
+        pretrain_epochs=2,
+        finetune_epochs=3,
+        finetune_min_steps=20,
+        finetune_max_epochs=10,
+        max_val_windows=500,
         models=("hart",),
         seeds=(0, 1, 2),
-        cross_epochs=5,
+        ratios=(0, 1, 5, 10),
+        cross_epochs=3,
         tsne_max=3000,
+        notes={"sizing": "CPU_SIZING"},
     ),
     "full": Profile(name="full", backend=None),
 }
+
+
+def estimate_minutes(
+    profile: Profile,
+    sizes: dict[str, int],
+    *,
+    n_models: int | None = None,
+    train_rate: float = 240.0,
+    frozen_rate: float = 800.0,
+    infer_rate: float = 1200.0,
+    run_overhead: float = 3.0,
+    fit_call: float = 0.4,
+    trace: float = 65.0,
+) -> dict[str, float]:
+    """Rough minutes of a profile's LODO grid over datasets of ``sizes`` windows (the sizing
+    arithmetic of :data:`CPU_SIZING`, with its measured rates as defaults)."""
+    import math
+
+    n_models = n_models or len(profile.models)
+    prots, seeds = len(profile.protocols), len(profile.seeds)
+    targets = profile.targets or tuple(sizes)
+    pre = ft = 0.0
+    for t in targets:
+        n = sizes[t]
+        src = sum(v for k, v in sizes.items() if k != t)
+        e = profile.pretrain_epochs
+        pre += prots * (0.9 * src * e / train_rate + 0.1 * src * e / infer_rate + trace / 2)
+        pool, val, test = 0.7 * n, 0.1 * n, 0.2 * n
+        if profile.max_val_windows:
+            val = min(val, profile.max_val_windows)
+        for r in (r for r in profile.ratios if r > 0):
+            sub = pool * r / 70
+            steps = math.ceil(sub / profile.finetune_batch)
+            ep = profile.finetune_epochs
+            if profile.finetune_min_steps:
+                ep = max(ep, min(profile.finetune_max_epochs or 10**6,
+                                 math.ceil(profile.finetune_min_steps / steps)))  # fmt: skip
+            for st in (s for s in profile.strategies if s != "P_0"):
+                rate = frozen_rate if st == "P_F" else train_rate
+                c = ep * (sub / rate + val / infer_rate + fit_call) + test / infer_rate
+                ft += seeds * prots * (c + run_overhead)
+        if 0 in profile.ratios:
+            ft += seeds * prots * (test / infer_rate + 1)
+    total = n_models * (pre + ft + 3 * trace)
+    return {"pretrain": n_models * pre / 60, "finetune": n_models * ft / 60, "total": total / 60}
 
 
 def get_profile(name: str | Profile) -> Profile:

@@ -280,6 +280,20 @@ def nested_subsets(
     return out
 
 
+def stratified_sample(idx: np.ndarray, y: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """About ``k`` of ``idx`` (labels ``y``), class proportions kept, ≥ 1 per class, sorted."""
+    idx, y = np.asarray(idx), np.asarray(y)
+    if k >= len(idx):
+        return np.sort(idx)
+    rng = np.random.default_rng(seed)
+    out = []
+    for c in np.unique(y):
+        w = np.flatnonzero(y == c)
+        n = min(len(w), max(1, int(round(len(w) * k / len(idx)))))
+        out.append(idx[rng.choice(w, n, replace=False)])
+    return np.sort(np.concatenate(out))
+
+
 def _released_subset(y_pool: np.ndarray, ratio: int, seed: int) -> np.ndarray:
     """One subject's released-code subset (positions into its pool, reference §4.3)."""
     from sklearn.model_selection import train_test_split

@@ -9,11 +9,11 @@ Arrays are passed to ``keras.Model.fit`` as pre-normalised float32 numpy arrays,
 backend builds its own input pipeline (tf.data on TensorFlow, plain batching on JAX) without
 Python work per batch beyond Keras' own.
 
-Determinism: :func:`set_seed` seeds Python, NumPy and the backend
-(``keras.utils.set_random_seed``) when a model is compiled; the order of every epoch comes from
-a NumPy generator seeded by the run's seed (epochs are fed one ``fit`` call each), because on
-TensorFlow resetting the global seed makes every compiled function retrace (13–20 s for HART on
-2 cores). On the CPU that makes runs repeatable; on a GPU, TensorFlow also needs
+Determinism: weights are drawn from ``seed`` at build time (``harnb.models`` seeds Python's
+``random``, which Keras 3 initialisers and dropout generators draw from) and the order of every
+epoch comes from a NumPy generator seeded by the run's seed (one ``fit`` call per epoch).
+TensorFlow's global seed is not touched during a grid (:func:`seed_host`), because resetting it
+makes every compiled function retrace (13–20 s for HART on 2 cores). On the CPU that makes runs repeatable; on a GPU, TensorFlow also needs
 ``tf.config.experimental.enable_op_determinism()`` (``set_seed(..., deterministic_ops=True)``),
 which is slower and raises on ops with no deterministic kernel. A model reused through
 :class:`ModelPool` keeps its dropout generators' state, so its runs are repeatable for a given
@@ -51,6 +51,16 @@ def set_seed(seed: int, deterministic_ops: bool = False) -> None:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+
+
+def seed_host(seed: int) -> None:
+    """Seed Python and NumPy only (what weight init, dropout seeds and batch order draw from).
+
+    Unlike :func:`set_seed` it leaves TensorFlow's global seed alone: resetting that makes every
+    already compiled function retrace (13–20 s each for HART on 2 cores).
+    """
+    random.seed(int(seed))
+    np.random.seed(int(seed))
 
 
 @dataclass
@@ -187,12 +197,9 @@ def fit(
     if len(X) == 0:
         raise ValueError("no training windows")
     n_classes = int(model.output_shape[-1])
+    seed_host(seed)
     if compile:
-        set_seed(seed)  # TF: resetting the global seed retraces compiled functions, so only here
         compile_model(model, lr, label_smoothing)
-    else:
-        random.seed(int(seed))
-        np.random.seed(int(seed))
     steps = math.ceil(len(X) / batch_size)
     n_epochs = max(int(epochs), math.ceil(min_steps / steps)) if min_steps else int(epochs)
     if max_epochs is not None:
@@ -263,7 +270,7 @@ def pretrain(
     from harnb import models
     from harnb.config import N_CLASSES
 
-    set_seed(seed)
+    seed_host(seed)
     model = models.build(model_name, n_classes=N_CLASSES, input_shape=X.shape[1:], seed=seed)
     res = fit(
         model,
@@ -310,7 +317,11 @@ def finetune(
     model = models.finetune_variant(strategy, pretrained, n_classes=N_CLASSES, seed=seed)
     do_compile = True
     if pool is not None:
-        model, do_compile = pool.take((strategy, id(pretrained)), model, profile.lr)
+        try:
+            arch: object = models.arch_of(pretrained)
+        except Exception:  # a model harnb.models does not know: never share its pool slot
+            arch = id(pretrained)
+        model, do_compile = pool.take((strategy, arch), model, profile.lr)
     res = fit(
         model,
         X,
