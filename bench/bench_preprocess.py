@@ -280,6 +280,9 @@ def main(argv: list[str] | None = None) -> None:
         f"load_windows (concatenated): {stages['load_seconds']:.3f} s"
     )
     for k in ("harnb", "baseline"):
+        runs_s = ", ".join(f"{r['result']['seconds']:.2f}" for r in runs[k])
+        print(f"{k} runs (s, best kept): {runs_s}")
+    for k in ("harnb", "baseline"):
         r = best[k]
         peak, imports = r["peak_rss_mb"], r["rss_after_imports_mb"]
         print(f"peak RSS {k:<8}: {peak:.0f} MB (of which imports {imports:.0f} MB)")

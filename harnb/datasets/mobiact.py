@@ -27,12 +27,20 @@ from __future__ import annotations
 import re
 import warnings
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
 from harnb import config
-from harnb.datasets._io import format_error, label_array, read_table, sort_unique
+from harnb.datasets._io import (
+    content_end,
+    format_error,
+    label_array,
+    read_numeric_tables,
+    read_table,
+    sort_unique,
+)
 from harnb.datasets.base import DatasetMissing, Recording, Stream
 
 NAME = "MobiAct"
@@ -83,6 +91,7 @@ def load(root: Path, keep_unlabelled: bool = False, **options: object) -> list[R
         m = _RAW_RE.match(path.name)
         if m:
             trials[(m.group(1), m.group(3), m.group(4))].setdefault(m.group(2), path)
+    todo: list[tuple[Path, Path]] = []
     for key in sorted(trials, key=lambda k: (int(k[1]), k[0], int(k[2]))):
         if key in seen:
             continue
@@ -97,8 +106,12 @@ def load(root: Path, keep_unlabelled: bool = False, **options: object) -> list[R
                 stacklevel=2,
             )
             continue
-        recs.append(read_trial(files["acc"], files["gyro"]))
+        todo.append((files["acc"], files["gyro"]))
         seen.add(key)
+    # every acc and gyro file through one bulk parser (a few read_csv calls in all)
+    tables = _read_raw_many(p for pair in todo for p in pair)
+    for acc_path, _ in todo:
+        recs.append(_trial(acc_path, next(tables), next(tables)))
     if not recs:
         raise DatasetMissing(
             f"no MobiAct files under {root}: expected <CODE>_acc_<subject>_<trial>.txt "
@@ -107,32 +120,46 @@ def load(root: Path, keep_unlabelled: bool = False, **options: object) -> list[R
     return recs
 
 
-def read_raw(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Timestamps (s, sorted, unique) and (n, 3) values of one raw MobiAct/MobiFall sensor file."""
+def _raw_body(path: Path) -> tuple[Path, bytes, int, int]:
+    """A raw sensor file's bytes, where its rows start (after '@DATA') and its header lines."""
     raw = path.read_bytes()
     pos = raw.find(b"@DATA")
     if pos < 0:
         raise format_error(path, None, "no '@DATA' line after the '#' header")
     eol = raw.find(b"\n", pos)
-    body = raw[eol + 1 :] if eol >= 0 else b""
-    header_lines = raw[: eol + 1].count(b"\n")
-    if not body.strip():
+    start = eol + 1 if eol >= 0 else len(raw)
+    header_lines = raw.count(b"\n", 0, start)
+    if content_end(raw, start) == start:
         raise format_error(path, header_lines, "no data rows after '@DATA'")
-    df = read_table(body, "ifff", source=path, sep=",", line_offset=header_lines)
-    t = df[0].to_numpy(np.int64) * 1e-9
-    xyz = df[[1, 2, 3]].to_numpy(np.float64)
-    t, xyz = sort_unique(t, xyz)
-    return t, xyz
+    return path, raw, start, header_lines
+
+
+def _read_raw_many(paths: Iterable[Path]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(timestamps s, (n, 3) values) of each raw file, sorted by time, timestamps unique."""
+    for x in read_numeric_tables((_raw_body(p) for p in paths), "ifff", sep=","):
+        t = x[:, 0] * 1e-9
+        yield sort_unique(t, np.ascontiguousarray(x[:, 1:4]))
+
+
+def read_raw(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Timestamps (s, sorted, unique) and (n, 3) values of one raw MobiAct/MobiFall sensor file."""
+    return next(_read_raw_many([path]))
 
 
 def read_trial(acc_path: Path, gyro_path: Path) -> Recording:
     """One raw trial: separate acc and gyro Streams on their own clocks, a constant label."""
+    tables = _read_raw_many([acc_path, gyro_path])
+    return _trial(acc_path, next(tables), next(tables))
+
+
+def _trial(
+    acc_path: Path, acc: tuple[np.ndarray, np.ndarray], gyro: tuple[np.ndarray, np.ndarray]
+) -> Recording:
     m = _RAW_RE.match(acc_path.name)
     if not m:
         raise format_error(acc_path, None, "not named <CODE>_acc_<subject>_<trial>.txt")
     code, subject, trial = m.group(1), m.group(3), m.group(4)
-    ta, xa = read_raw(acc_path)
-    tg, xg = read_raw(gyro_path)
+    (ta, xa), (tg, xg) = acc, gyro
     return Recording(
         dataset=NAME,
         subject=subject,

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from harnb import config
-from harnb.datasets._io import format_error, read_table
+from harnb.datasets._io import format_error, read_numeric_tables
 from harnb.datasets.base import DatasetMissing, Recording, Stream
 
 NAME = "MotionSense"
@@ -68,23 +68,39 @@ def load(root: Path, **options: object) -> list[Recording]:
     )
     if not files:
         raise DatasetMissing(f"no A_DeviceMotion_data/<act>_<trial>/sub_N.csv files under {root}")
-    return [read_file(p) for p in files]
+    # all files through one bulk parser: a few read_csv calls instead of one per file
+    tables = read_numeric_tables((_body(p) for p in files), "i" + "f" * 12, usecols=range(4, 13))
+    return [_recording(p, x) for p, x in zip(files, tables, strict=True)]
 
 
 def read_file(path: Path) -> Recording:
     """One trial of one subject; acc in m/s² with gravity, Android sign convention."""
+    x = next(read_numeric_tables([_body(path)], "i" + "f" * 12, usecols=range(4, 13)))
+    return _recording(path, x)
+
+
+def _body(path: Path) -> tuple[Path, bytes, int, int]:
+    """The file's bytes and where its data rows start, after checking its name and header."""
+    if not _DIR_RE.match(path.parent.name) or not _FILE_RE.match(path.name):
+        raise format_error(path, None, "not named <act>_<trial>/sub_<N>.csv")
+    raw = path.read_bytes()
+    eol = raw.find(b"\n")
+    header = raw[: eol if eol >= 0 else len(raw)].decode("utf-8", "replace")
+    header = header.strip().lstrip("\ufeff")
+    if header != HEADER:
+        raise format_error(path, 1, f"unexpected header {header[:80]!r}")
+    return path, raw, eol + 1 if eol >= 0 else len(raw), 1
+
+
+def _recording(path: Path, x: np.ndarray) -> Recording:
+    """A Recording from the parsed columns 4..12 (gravity, rotationRate, userAcceleration)."""
     dm = _DIR_RE.match(path.parent.name)
     fm = _FILE_RE.match(path.name)
     if not dm or not fm:
         raise format_error(path, None, "not named <act>_<trial>/sub_<N>.csv")
-    raw = path.read_bytes()
-    header = raw.split(b"\n", 1)[0].decode("utf-8", "replace").strip().lstrip("\ufeff")
-    if header != HEADER:
-        raise format_error(path, 1, f"unexpected header {header[:80]!r}")
-    df = read_table(raw, "i" + "f" * 12, source=path, skip_lines=1, usecols=range(4, 13))
-    x = df.to_numpy()
     gravity, rot, user = x[:, 0:3], x[:, 3:6], x[:, 6:9]
-    acc = -(user + gravity) * config.G
+    acc = user + gravity
+    acc *= -config.G
     act, trial = dm.group(1), int(dm.group(2))
     n = len(acc)
     t = np.arange(n, dtype=np.float64) / RATE

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from harnb import config
-from harnb.datasets._io import format_error, label_array, read_table
+from harnb.datasets._io import format_error, label_array, read_numeric_tables, read_table
 from harnb.datasets.base import DatasetMissing, Recording, Stream
 
 NAME = "UCI"
@@ -86,17 +86,28 @@ def _find_v1(root: Path) -> Path | None:
 def load_hapt(rawdir: Path) -> list[Recording]:
     """One Recording per HAPT experiment (acc file + gyro file + its rows of labels.txt)."""
     lab = read_table(rawdir / "labels.txt", "iiiii", sep=None).to_numpy()
-    recs: list[Recording] = []
+    runs: list[tuple[Path, Path, int, int]] = []
     for acc_path in sorted(rawdir.glob("acc_exp*_user*.txt")):
         m = _RAW_RE.match(acc_path.name)
         if not m:
             continue
-        exp, user = int(m.group(1)), int(m.group(2))
         gyro_path = rawdir / f"gyro_exp{m.group(1)}_user{m.group(2)}.txt"
-        if not gyro_path.exists():
-            raise format_error(gyro_path, None, "missing gyroscope file of this experiment")
-        acc = read_table(acc_path, "fff", sep=None).to_numpy() * config.G
-        gyro = read_table(gyro_path, "fff", sep=None).to_numpy()
+        runs.append((acc_path, gyro_path, int(m.group(1)), int(m.group(2))))
+    # acc and gyro files alternate through one bulk parser (a few read_csv calls in all)
+    tables = read_numeric_tables(
+        (
+            (path, _read_existing(path), 0, 0)
+            for acc_path, gyro_path, _, _ in runs
+            for path in (acc_path, gyro_path)
+        ),
+        "fff",
+        sep=None,
+    )
+    recs: list[Recording] = []
+    for acc_path, gyro_path, exp, user in runs:
+        acc = next(tables)
+        acc *= config.G
+        gyro = next(tables)
         n = len(acc)
         if len(gyro) != n:
             raise format_error(
@@ -128,6 +139,13 @@ def load_hapt(rawdir: Path) -> list[Recording]:
     if not recs:
         raise DatasetMissing(f"no acc_expXX_userYY.txt files in {rawdir}")
     return recs
+
+
+def _read_existing(path: Path) -> bytes:
+    """A HAPT signal file's bytes; a missing gyro file is named as such."""
+    if not path.exists():
+        raise format_error(path, None, "missing gyroscope file of this experiment")
+    return path.read_bytes()
 
 
 def _windows(path: Path) -> np.ndarray:
