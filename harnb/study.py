@@ -44,10 +44,10 @@ def pretrain_targets(
     for t in targets or prof.targets or store.datasets():
         fold = grid.prepare_fold(store, t, protocol, split_seed=prof.split_seed)
         grid.get_pretrained(fold, model, prof, prof.split_seed, dkey)
-        hf = _history_file(protocol, t, model, prof, dkey)
-        if not hf.with_suffix(".json").exists():
+        try:
+            h = train.load_history(_history_file(protocol, t, model, prof, dkey))
+        except FileNotFoundError:
             continue  # weights cached by an older run without a history: nothing to plot
-        h = train.load_history(hf)
         for metric, values in h["history"].items():
             for i, v in enumerate(values):
                 rows.append(
