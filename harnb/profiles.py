@@ -6,7 +6,7 @@
 ``cpu``
     Real but reduced: every window, few epochs. Sized for HART over the three datasets of the
     mirror (UCI, MotionSense, MobiAct), both protocols, one pre-training per (protocol, target),
-    3 fine-tuning seeds and the 0/1/5/10 % ratios in about 70 minutes on 2 loaded CPU cores with
+    3 fine-tuning seeds and the 0/1/5/10 % ratios in about 60-70 minutes on 2 loaded CPU cores with
     TensorFlow (see :data:`CPU_SIZING` for the measurements and the arithmetic; the 70 % ratio
     alone would more than double it).
 ``full``
@@ -84,10 +84,11 @@ CPU_SIZING = """
 Measured on this project's 2-core machines, Keras 3.15, TensorFlow 2.21 (CPU), HART, while
 colleagues' jobs kept the load average near 4 (so about one core for us):
 
-* training, batch 128 (pre-training): ~240 windows/s (14.7 k windows in 64 s + 30 s trace);
-* training, batch 64, P_U / Rd ~250 windows/s, P_F (frozen extractor) ~800 windows/s;
+* pre-training, batch 128: 24.7 k windows + 2.8 k validation in 81 s per epoch (~300/s);
+  the first epoch adds ~55 s of graph tracing;
+* fine-tuning, batch 64: P_U / Rd ~250 windows/s, P_F (frozen extractor) ~800 windows/s;
 * inference, batch 512: ~1,200-1,500 windows/s once traced;
-* first training step of a new compiled model (graph trace): 25-75 s; hence the grid reuses
+* first training step of a new compiled model (graph trace): 25-130 s, hence the grid reuses
   one compiled model per (strategy, architecture) (harnb.train.ModelPool);
 * one extra ``fit`` call (one epoch) ~0.4 s; the rest of a run (variant build, subset draw,
   test prediction) ~2-3 s;
@@ -96,13 +97,14 @@ colleagues' jobs kept the load average near 4 (so about one core for us):
 
 Data of the mirror: UCI 10,411, MotionSense 21,539, MobiAct (MobiFall subset) 6,086 windows.
 Per protocol, the three pre-trainings see 0.9 x (2 x 38,036) = 68.5 k windows per epoch:
-2 protocols x 68.5 k x 2 epochs / 240 per s = 19 min, plus traces and validation: ~23 min.
-Fine-tuning with 3 seeds x 2 protocols x 3 targets x 3 strategies x ratios 1/5/10 % (162 runs,
+2 protocols x 68.5 k x 2 epochs / 300 per s = 15 min, plus tracing and validation: ~19 min.
+Fine-tuning, 3 seeds x 2 protocols x 3 targets x 3 strategies x ratios 1/5/10 % (162 runs,
 plus 18 P_0): subsets are 1/70, 5/70, 10/70 of the pools (4.3 k-15.2 k windows); each run gets
-3 epochs, or more up to 10 until it has taken 20 optimiser steps; checkpoint selection on
-<= 500 validation windows: training ~19 min, validation ~6 min, extra fit calls ~5 min, test
-predictions ~6 min, per-run overhead ~8 min, 3 traces ~3 min: ~47 min. Total ~70 min.
-The 70 % ratio would add ~26 min per fine-tuning epoch (26.8 k pool windows x 2 trainable
+2 epochs, or more (at most 8) until it has taken 16 optimiser steps; checkpoint selection on
+<= 500 validation windows: ``estimate_minutes`` gives ~34 min, and a probe of one
+(protocol, target, seed) on real data (UCI, paper: 10.3 min against 9.6 estimated; its runs
+1.3x the estimate, its pre-training faster) suggests ~45 min. Total ~60-70 min.
+The 70 % ratio would add ~20-25 min per fine-tuning epoch (26.8 k pool windows x 2 trainable
 strategies x 6 seed-protocols / 250 per s), so the cpu profile leaves it out; run it with
 ``--ratio 70`` when there is time, or on a GPU with the ``full`` profile.
 """
@@ -130,9 +132,9 @@ PROFILES: dict[str, Profile] = {
         backend="tensorflow",
         max_windows_per_dataset=None,
         pretrain_epochs=2,
-        finetune_epochs=3,
-        finetune_min_steps=20,
-        finetune_max_epochs=10,
+        finetune_epochs=2,
+        finetune_min_steps=16,
+        finetune_max_epochs=8,
         max_val_windows=500,
         models=("hart",),
         seeds=(0, 1, 2),
@@ -150,7 +152,7 @@ def estimate_minutes(
     sizes: dict[str, int],
     *,
     n_models: int | None = None,
-    train_rate: float = 240.0,
+    train_rate: float = 300.0,
     frozen_rate: float = 800.0,
     infer_rate: float = 1200.0,
     run_overhead: float = 3.0,

@@ -141,3 +141,43 @@ def test_macro_f1_over_target_classes_vs_union():
     assert evaluate.confusion(y_true, y_pred).shape == (10, 10)
     with pytest.raises(ValueError):
         evaluate.macro_f1(y_true, y_pred, [])
+
+
+def test_model_pool_reuses_compiled_model(fake_models):
+    prof = get_profile("ci").with_(finetune_epochs=1)
+    X, y = toy_data(96)
+    Xv, yv = toy_data(32, seed=1)
+    pre = fake_models.build("tiny", seed=0)
+    pool = train.ModelPool()
+    m1, r1 = train.finetune("P_U", pre, X, y, Xv, yv, prof, seed=0, pool=pool)
+    step1 = int(m1.optimizer.iterations.numpy())
+    m2, r2 = train.finetune("P_U", pre, X[:64], y[:64], Xv, yv, prof, seed=1, pool=pool)
+    assert m2 is m1 and r2.n_train == 64
+    assert int(m2.optimizer.iterations.numpy()) == 1  # optimiser state was reset (64/64 = 1 step)
+    assert step1 == 2
+    m3, _ = train.finetune("Rd", pre, X, y, Xv, yv, prof, seed=0, pool=pool)
+    assert m3 is not m1  # one slot per strategy
+
+
+def test_embed_and_tsne(fake_models):
+    from harnb import embed
+
+    X, y = toy_data(60)
+    f = embed.embed(fake_models.build("tiny", seed=0), X)
+    assert f.shape == (60, 4)
+    z, idx = embed.tsne(f, max_points=30, y=y, perplexity=5)
+    assert z.shape == (len(idx), 2) and len(idx) <= 30
+    assert set(y[idx]) == set(y)
+    np.testing.assert_array_equal(
+        embed.tsne(f[:20], perplexity=5), embed.tsne(f[:20], perplexity=5)
+    )
+
+
+def test_stratified_sample():
+    from harnb.splits import stratified_sample
+
+    y = np.array([0] * 90 + [1] * 9 + [2])
+    idx = np.arange(100) + 1000
+    s = stratified_sample(idx, y, 20, seed=0)
+    assert 18 <= len(s) <= 21 and set(y[s - 1000]) == {0, 1, 2}
+    np.testing.assert_array_equal(s, stratified_sample(idx, y, 20, seed=0))
