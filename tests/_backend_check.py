@@ -25,6 +25,33 @@ def batch(n: int = 8) -> tuple[np.ndarray, np.ndarray]:
     return rng.normal(size=(n, 128, 6)).astype("float32"), rng.integers(0, 10, size=n)
 
 
+def depthwise_max_diff() -> float:
+    """harnb's DepthwiseConv1D (a shifted sum on JAX) vs Keras' own, same weights."""
+    import keras
+
+    from harnb.models.layers import DepthwiseConv1D
+
+    rng = np.random.default_rng(1)
+    worst = 0.0
+    for k, s, pad, t in [
+        (3, 1, "same", 16),
+        (3, 2, "valid", 18),
+        (4, 2, "same", 15),
+        (5, 3, "same", 16),
+    ]:
+        x = rng.normal(size=(2, t, 7)).astype("float32")
+        ours = DepthwiseConv1D(k, strides=s, padding=pad, activation="swish")
+        ref = keras.layers.DepthwiseConv1D(k, strides=s, padding=pad, activation="swish")
+        ref(x)
+        ours(x)
+        ours.set_weights([w + 0.1 for w in ref.get_weights()])
+        ref.set_weights(ours.get_weights())
+        a, b = (keras.ops.convert_to_numpy(layer(x)) for layer in (ours, ref))
+        assert a.shape == b.shape, (a.shape, b.shape)
+        worst = max(worst, float(np.abs(a - b).max()))
+    return worst
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--dir", type=Path, required=True)
@@ -96,7 +123,11 @@ def main(argv: list[str] | None = None) -> int:
         out[name] = r
         print(backend, name, r, flush=True)
     # On JAX nothing (harnb or Keras) should have pulled TensorFlow in.
-    out["_process"] = {"backend": backend, "tensorflow_imported": "tensorflow" in sys.modules}
+    out["_process"] = {
+        "backend": backend,
+        "tensorflow_imported": "tensorflow" in sys.modules,
+        "depthwise_max_diff": depthwise_max_diff(),
+    }
     (args.dir / f"{backend}.json").write_text(json.dumps(out, indent=1))
     return 0
 

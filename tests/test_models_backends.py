@@ -92,8 +92,17 @@ def test_forward_train_and_weights_on_backend(runs, backend: str, name: str) -> 
 def test_jax_never_imports_tensorflow(runs) -> None:
     if not HAS_JAX:
         pytest.skip("jax is not installed")
-    assert runs[1]["jax"]["_process"] == {"backend": "jax", "tensorflow_imported": False}
+    proc = runs[1]["jax"]["_process"]
+    assert proc["backend"] == "jax" and proc["tensorflow_imported"] is False
     assert runs[1]["tensorflow"]["_process"]["backend"] == "tensorflow"
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_depthwise_conv_matches_keras(runs, backend: str) -> None:
+    """MobileHART's DepthwiseConv1D (a shifted sum on JAX) equals Keras' layer."""
+    if backend == "jax" and not HAS_JAX:
+        pytest.skip("jax is not installed")
+    assert runs[1][backend]["_process"]["depthwise_max_diff"] < 1e-5
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -155,8 +155,9 @@ def finetune_variant(
     unchanged. ``Rd`` rebuilds the architecture from ``seed``; ``P_F`` and ``P_U`` copy the
     pre-trained extractor and attach a fresh head seeded by ``seed``; ``P_F`` freezes every
     extractor layer, which in Keras 3 also runs its BatchNorm layers in inference mode (moving
-    statistics, never updated); ``P_0`` is a copy of the pre-trained model with its own head,
-    so ``n_classes`` must equal its number of outputs.
+    statistics, never updated) while dropout and drop path stay active in training, as they
+    did in the released code's frozen variants; ``P_0`` is a copy of the pre-trained model with
+    its own head, so ``n_classes`` must equal its number of outputs.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; valid choices: {', '.join(STRATEGIES)}")

@@ -18,7 +18,7 @@ from keras import layers
 
 from harnb.models.common import FEATURES, check_input_shape, head_layer
 from harnb.models.hart import EPS, sensor_wise_block
-from harnb.models.layers import ChannelSlice, drop_path_schedule
+from harnb.models.layers import ChannelSlice, DepthwiseConv1D, drop_path_schedule
 
 FEATURE_DIM = 1024
 PROJECTION_DIMS = (96, 120, 144)
@@ -50,7 +50,7 @@ def inverted_residual(
     m = layers.Activation("swish")(m)
     if strides == 2:
         m = layers.ZeroPadding1D(1)(m)
-    m = layers.DepthwiseConv1D(
+    m = DepthwiseConv1D(
         3, strides=strides, padding="same" if strides == 1 else "valid", use_bias=False
     )(m)
     m = layers.BatchNormalization()(m)
