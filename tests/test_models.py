@@ -156,6 +156,19 @@ def test_flops_by_name_and_breakdown() -> None:
     assert M.flops(M.feature_extractor(shared("ispl"))) == OUR_FLOPS["ispl"] - per_layer["head"]
 
 
+def test_size_table_regenerates_table_vi() -> None:
+    from harnb.paper import TABLE_VI as PAPER
+
+    rows = {r["model"]: r for r in M.size_table()}
+    assert list(rows) == list(M.MODELS)
+    for name, (n_classes, params, fl) in TABLE_VI.items():
+        r = rows[name]
+        assert (r["classes"], r["params"], r["params_paper"]) == (n_classes, params, params)
+        assert PAPER[name] == (params, fl) == (r["params_paper"], r["flops_paper"])
+        assert r["flops"] == OUR_FLOPS[name] and abs(r["flops_rel_diff"]) < 2e-4
+        assert r["flops_full"] >= r["flops"]
+
+
 def test_flops_unknown_layer_is_an_error() -> None:
     inp = keras.Input((8, 4))
     m = keras.Model(inp, keras.layers.GRU(3)(inp))

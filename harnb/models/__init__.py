@@ -27,7 +27,7 @@ from keras import layers
 
 from harnb.models import deepconvlstm, hart, ispl, mobilehart
 from harnb.models.common import FEATURES, HEAD, check_n_classes, head_layer, seeded
-from harnb.models.flops import flops, flops_by_layer
+from harnb.models.flops import flops, flops_by_layer, size_table
 
 #: Architecture names, in the order of the paper's tables.
 MODELS: tuple[str, ...] = ("ispl", "deepconvlstm", "hart", "mobilehart")
@@ -61,6 +61,7 @@ __all__ = [
     "finetune_variant",
     "flops",
     "flops_by_layer",
+    "size_table",
 ]
 
 

@@ -22,6 +22,7 @@ arithmetic. It is the honest cost of a forward pass.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -181,7 +182,43 @@ def flops(
     attention and LSTM matrix products (see the module docstring).
     """
     if isinstance(model_or_name, str):
-        from harnb.models import build
-
-        model_or_name = build(model_or_name, n_classes=n_classes, seed=0)
+        return _flops_of(model_or_name, n_classes, convention)
     return sum(flops_by_layer(model_or_name, convention).values())
+
+
+@functools.cache
+def _flops_of(name: str, n_classes: int, convention: str) -> int:
+    from harnb.models import build
+
+    return sum(flops_by_layer(build(name, n_classes=n_classes, seed=0), convention).values())
+
+
+def size_table() -> list[dict[str, Any]]:
+    """Table VI regenerated: parameters and FLOPs of our models beside the paper's.
+
+    One row per model, at the head size Table VI used (ISPL and DeepConvLSTM 10 classes,
+    HART and MobileHART 6; reference §5.6), with the ``full`` FLOPs next to the
+    profiler-convention ones.
+    """
+    from harnb.models import MODELS, build, count_params
+    from harnb.paper import TABLE_VI
+
+    rows = []
+    for name in MODELS:
+        n_classes = 6 if name in ("hart", "mobilehart") else 10
+        model = build(name, n_classes=n_classes, seed=0)
+        p_params, p_flops = TABLE_VI[name]
+        f = sum(flops_by_layer(model).values())
+        rows.append(
+            {
+                "model": name,
+                "classes": n_classes,
+                "params": count_params(model),
+                "params_paper": p_params,
+                "flops": f,
+                "flops_paper": p_flops,
+                "flops_rel_diff": (f - p_flops) / p_flops,
+                "flops_full": sum(flops_by_layer(model, "full").values()),
+            }
+        )
+    return rows
