@@ -354,6 +354,17 @@ def test_finetune_variants(name: str, train: bool) -> None:
     assert not np.allclose(predict(pu, x), predict(M.finetune_variant("P_U", pre, n, seed=1), x))
 
 
+@pytest.mark.parametrize("name", M.MODELS)
+def test_copy_model_is_an_independent_clone(name: str) -> None:
+    """finetune_variant's copies: every custom layer clones from its config."""
+    m = shared(name)
+    c = M.copy_model(m)
+    assert c.name == name and [type(a) for a in c.layers] == [type(b) for b in m.layers]
+    assert not {id(w) for w in c.weights} & {id(w) for w in m.weights}
+    for wa, wb in zip(weights(m), weights(c), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+
+
 def test_finetune_variant_of_a_finetuned_model_and_attach_head() -> None:
     pre = shared("hart")
     pu = M.finetune_variant("P_U", pre, 6, seed=0)
