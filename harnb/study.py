@@ -110,9 +110,14 @@ def protocol_gap(df: pd.DataFrame, model: str, metric: str = "macro_f1") -> pd.D
     b = grid.paper_table(df, model, "released-code", metric, fmt=False)
     if a.empty or b.empty:
         return pd.DataFrame()
-    ma = a.xs("mean", axis=1, level=2)
-    mb = b.xs("mean", axis=1, level=2)
-    return (mb - ma).round(2)
+    ma = a.xs("mean", axis=1, level=2).drop(index="AVG")
+    mb = b.xs("mean", axis=1, level=2).drop(index="AVG")
+    common = [t for t in ma.index if t in mb.index]  # only targets run under both protocols
+    if not common:
+        return pd.DataFrame()
+    gap = mb.loc[common] - ma.loc[common].reindex(columns=mb.columns)
+    gap.loc["AVG"] = gap.mean()
+    return gap.round(2)
 
 
 def f1_curve_frame(df: pd.DataFrame, model: str, protocol: str = "paper") -> pd.DataFrame:
