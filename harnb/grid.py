@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from harnb import train
+from harnb import config, train
 from harnb.profiles import Profile, get_profile
 from harnb.splits import PROTOCOLS, LODOSplit, check_ratio, lodo_split, stratified_sample
 from harnb.train import STRATEGIES
@@ -171,6 +171,24 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 load_results = read_results
+
+
+def read_published(pattern: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Path]]:
+    """All results files matching ``pattern`` (a path or glob, relative to the repository), merged.
+
+    Lets a chapter render several committed runs (one file per model or profile) at once.
+    Returns the merged frame and the files read, sorted; no match gives an empty frame.
+    """
+    pat = Path(pattern)
+    if not pat.is_absolute():
+        pat = config.REPO_ROOT / pat
+    files = sorted(Path(pat.anchor).glob(str(pat.relative_to(pat.anchor))))
+    frames = [f for f in (read_results(p) for p in files) if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS), files
+    df = pd.concat(frames, ignore_index=True)
+    df = df.drop_duplicates(subset=[*CELL_KEYS, "profile", "metric"], keep="last")
+    return df.reset_index(drop=True), files
 
 
 def finished_cells(path: str | os.PathLike[str], profile: str | None = None) -> set[tuple]:

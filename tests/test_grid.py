@@ -203,3 +203,35 @@ def test_cli_arguments_reach_run_grid(monkeypatch):
     bad = p.parse_args(["--profile", "nope"])
     assert grid.run_from_args(bad) == 2
     _ = np  # keep numpy imported for fixtures' sake
+
+
+def test_read_published_merges_files_by_glob(tmp_path):
+    """Chapter 5 renders every committed run matching a glob; a later file's row wins."""
+    committed = grid.read_results(grid.config.REPO_ROOT / "data/results/cpu_hart.csv")
+    assert not committed.empty
+    a = committed[committed["target"] == "UCI"]
+    b = committed[committed["target"] != "UCI"].copy()
+    a.to_csv(tmp_path / "run_a.csv", index=False)
+    b.to_csv(tmp_path / "run_b.csv", index=False)
+    (tmp_path / "other.txt").write_text("not a results file")
+    df, files = grid.read_published(tmp_path / "run_*.csv")
+    assert [f.name for f in files] == ["run_a.csv", "run_b.csv"]
+    assert len(df) == len(committed)
+    assert set(df["target"]) == set(committed["target"])
+    # the same cell in a later file replaces the earlier one
+    c = a.iloc[[0]].copy()
+    c["value"] = -1.0
+    c.to_csv(tmp_path / "run_c.csv", index=False)
+    df, _ = grid.read_published(tmp_path / "run_*.csv")
+    key = c.iloc[0]
+    hit = df[
+        (df[list(grid.CELL_KEYS)] == key[list(grid.CELL_KEYS)]).all(axis=1)
+        & (df["metric"] == key["metric"])
+        & (df["profile"] == key["profile"])
+    ]
+    assert hit["value"].tolist() == [-1.0]
+    empty, files = grid.read_published(tmp_path / "none_*.csv")
+    assert empty.empty and files == []
+    # a relative pattern is taken from the repository root
+    df, files = grid.read_published("data/results/cpu_*.csv")
+    assert files and files[0].parent == grid.config.REPO_ROOT / "data" / "results"
