@@ -166,6 +166,11 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
     df = df.dropna(subset=["ratio", "seed"])
     df["ratio"] = df["ratio"].astype(int)
     df["seed"] = df["seed"].astype(int)
+    return _latest_rows(df)
+
+
+def _latest_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per (cell, profile, metric): the last one written wins (reruns, later files)."""
     df = df.drop_duplicates(subset=[*CELL_KEYS, "profile", "metric"], keep="last")
     return df.reset_index(drop=True)
 
@@ -186,9 +191,7 @@ def read_published(pattern: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[
     frames = [f for f in (read_results(p) for p in files) if not f.empty]
     if not frames:
         return pd.DataFrame(columns=COLUMNS), files
-    df = pd.concat(frames, ignore_index=True)
-    df = df.drop_duplicates(subset=[*CELL_KEYS, "profile", "metric"], keep="last")
-    return df.reset_index(drop=True), files
+    return _latest_rows(pd.concat(frames, ignore_index=True)), files
 
 
 def finished_cells(path: str | os.PathLike[str], profile: str | None = None) -> set[tuple]:

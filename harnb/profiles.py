@@ -6,9 +6,9 @@
 ``cpu``
     Real but reduced: every window, few epochs. Sized for HART over the three datasets of the
     mirror (UCI, MotionSense, MobiAct), both protocols, one pre-training per (protocol, target),
-    3 fine-tuning seeds and the 0/1/5/10 % ratios in about 60-70 minutes on 2 loaded CPU cores with
-    TensorFlow (see :data:`CPU_SIZING` for the measurements and the arithmetic; the 70 % ratio
-    alone would more than double it).
+    3 fine-tuning seeds and the 0/1/5/10 % ratios: estimated at 60-70 minutes on 2 loaded CPU
+    cores with TensorFlow, measured at about 2 hours (see :data:`CPU_SIZING` for the
+    measurements and the arithmetic; the 70 % ratio alone would more than double it).
 ``full``
     The paper's settings (§IV-C): 200 epochs of pre-training (batch 128) and fine-tuning
     (batch 64), Adam 5e-4, best-validation checkpoints, all four models; for a GPU.
@@ -104,6 +104,10 @@ plus 18 P_0): subsets are 1/70, 5/70, 10/70 of the pools (4.3 k-15.2 k windows);
 <= 500 validation windows: ``estimate_minutes`` gives ~34 min, and a probe of one
 (protocol, target, seed) on real data (UCI, paper: 10.3 min against 9.6 estimated; its runs
 1.3x the estimate, its pre-training faster) suggests ~45 min. Total ~60-70 min.
+The full run (data/results/cpu_hart.csv) took about 2 h instead: the paper protocol's 90 cells
+75 min under a load of 4-8, the released-code protocol's ~45 min (its last 70 cells, with one
+pre-training of 6.3 min, 33.5 min on a quiet machine); pre-training took 6-12 min per target
+against the ~3 estimated above.
 The 70 % ratio would add ~20-25 min per fine-tuning epoch (26.8 k pool windows x 2 trainable
 strategies x 6 seed-protocols / 250 per s), so the cpu profile leaves it out; run it with
 ``--ratio 70`` when there is time, or on a GPU with the ``full`` profile.
