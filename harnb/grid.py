@@ -1,42 +1,72 @@
-"""The resumable LODO grid, the cross-dataset matrix, and the tidy results files they write.
+"""The resumable LODO grid: every cell of (protocol, target, model, strategy, ratio, seed).
 
-One *cell* is (protocol, target, model, strategy, ratio, seed). As soon as a cell finishes its
-metrics are appended to a tidy CSV (one row per cell × metric, :data:`COLUMNS`) in a single
-write, then flushed and fsync'ed; a crash can at worst truncate the last line, which
-:func:`read_results` skips. Rerunning skips every cell already recorded as ``ok`` for the same
-profile; a failing cell is recorded with ``status=error`` and its message, and the grid goes on.
+The grid runs in the order (model, target, seed, protocol, ratio, strategy): one pre-training
+per (target, model, seed) — shared by every protocol, see :mod:`harnb.folds` — then all its
+cells, so an interrupted run loses at most the group it was in and every group's cells finish
+together. As soon as a cell finishes, its per-subject confusion counts and then its metrics are
+appended to the results files (:mod:`harnb.results`), each in one fsync'ed write. Rerunning
+skips every cell recorded ``ok`` under the same configuration hash; a file holding a cell under
+another configuration is refused (or, with ``replace_stale``, cleaned of it first), so a file
+never mixes two configurations. A failing cell is recorded with ``status=error`` and its
+message, and the grid goes on.
 
-Pre-trained models are cached per (protocol, target, model, seed, profile settings, data) as
-``.weights.h5`` under ``runs_dir()/pretrained`` (written to a temporary name, then renamed),
-and shared by every strategy, ratio and fine-tuning seed. Training histories go to
-``runs_dir()/histories`` as JSON + CSV for chapter 4's curves.
+P_F trains its head on the frozen extractor's features, computed once per (pre-trained model,
+protocol) (:class:`harnb.folds.FeatureCache`). Training histories go to
+``runs_dir()/histories`` as JSON + CSV.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import gc
-import hashlib
-import io
-import json
 import os
-import re
 import sys
 import time
 import traceback
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from harnb import config, train
+from harnb import train
+from harnb.cross import cross_dataset_matrix, cross_matrix_table
+from harnb.folds import (
+    FeatureCache,
+    FoldData,
+    data_key,
+    get_pretrained,
+    load_store,
+    prepare_fold,
+    pretrained_path,
+    subsample_store,
+    with_subset_seed,
+)
 from harnb.profiles import Profile, get_profile
-from harnb.splits import PROTOCOLS, LODOSplit, check_ratio, lodo_split, stratified_sample
+from harnb.results import (
+    CELL_KEYS,
+    COLUMNS,
+    CONFUSION_COLUMNS,
+    METRICS,
+    MixedConfigurations,
+    _now,
+    aggregate,
+    append_rows,
+    config_hash,
+    confusion_path,
+    confusion_rows,
+    default_results_path,
+    drop_cells,
+    finished_cells,
+    paper_table,
+    read_confusion,
+    read_published,
+    read_results,
+    read_tidy,
+    stale_cells,
+)
+from harnb.splits import PROTOCOLS, check_ratio, stratified_sample
 from harnb.train import STRATEGIES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,352 +74,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from harnb.store import WindowStore
 
-COLUMNS: tuple[str, ...] = (
-    "protocol",
-    "target",
-    "model",
-    "strategy",
-    "ratio",
-    "seed",
-    "metric",
-    "value",
-    "status",
-    "error",
-    "seconds",
-    "profile",
-    "timestamp",
-)
-CELL_KEYS: tuple[str, ...] = ("protocol", "target", "model", "strategy", "ratio", "seed")
-#: Metrics written per cell, in order; ``macro_f1`` last marks the cell complete.
-METRICS: tuple[str, ...] = (
-    "n_train",
-    "epochs",
-    "best_epoch",
-    "accuracy",
-    "macro_f1_union",
-    "macro_f1",
-)
-CROSS_COLUMNS: tuple[str, ...] = (
-    "train_dataset",
-    "test_dataset",
-    "f1",
-    "f1_union",
-    "accuracy",
-    "model",
-    "seed",
-    "profile",
-    "timestamp",
-)
-
-
-# --------------------------------------------------------------------------------------------
-# Tidy, crash-tolerant CSV files
-# --------------------------------------------------------------------------------------------
-
-
-_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def append_rows(path: str | os.PathLike[str], rows: Sequence[dict[str, Any]], columns) -> None:
-    """Append ``rows`` in one write, then flush and fsync; writes the header to a new file.
-
-    If a previous crash left the file without a final newline, a newline is written first so
-    the truncated line stays on its own (and is skipped when reading) instead of corrupting
-    the new row.
-    """
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-    new = not p.exists() or p.stat().st_size == 0
-    if new:
-        w.writeheader()
-    for r in rows:
-        w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in columns})
-    text = buf.getvalue()
-    if not new:
-        with open(p, "rb") as f:
-            f.seek(-1, os.SEEK_END)
-            if f.read(1) != b"\n":
-                text = "\n" + text
-    with open(p, "a", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def read_tidy(path: str | os.PathLike[str], columns: Sequence[str]) -> pd.DataFrame:
-    """Read a tidy CSV tolerantly, skipping damaged rows.
-
-    A row counts only if it ends with a newline, has the header's number of fields and ends
-    with a complete timestamp (the last column of every tidy file), so a row cut anywhere by a
-    crash is never read as data.
-    """
-    p = Path(path)
-    if not p.exists() or p.stat().st_size == 0:
-        return pd.DataFrame(columns=list(columns))
-    with open(p, encoding="utf-8", errors="replace", newline="") as f:
-        text = f.read()
-    lines = text.split("\n")
-    # every row is written with its newline: a last line without one was cut by a crash
-    lines = lines[:-1]
-    rows: list[list[str]] = []
-    header: list[str] | None = None
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            fields = next(csv.reader([line]))
-        except (csv.Error, StopIteration):
-            continue
-        if header is None:
-            header = fields
-            continue
-        if len(fields) == len(header) and _TS.match(fields[-1]):
-            rows.append(fields)
-    return pd.DataFrame(rows, columns=header or list(columns))
-
-
-def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Results CSV as a DataFrame (typed; damaged rows skipped; the last write of a row wins)."""
-    df = read_tidy(path, COLUMNS)
-    if df.empty:
-        return df
-    for c in ("ratio", "seed"):
-        df[c] = pd.to_numeric(df[c], errors="coerce")
-    for c in ("value", "seconds"):
-        df[c] = pd.to_numeric(df[c], errors="coerce")
-    df = df.dropna(subset=["ratio", "seed"])
-    df["ratio"] = df["ratio"].astype(int)
-    df["seed"] = df["seed"].astype(int)
-    return _latest_rows(df)
-
-
-def _latest_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per (cell, profile, metric): the last one written wins (reruns, later files)."""
-    df = df.drop_duplicates(subset=[*CELL_KEYS, "profile", "metric"], keep="last")
-    return df.reset_index(drop=True)
-
-
 load_results = read_results
-
-
-def read_published(pattern: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Path]]:
-    """All results files matching ``pattern`` (a path or glob, relative to the repository), merged.
-
-    Lets a chapter render several committed runs (one file per model or profile) at once.
-    Returns the merged frame and the files read, sorted; no match gives an empty frame.
-    """
-    pat = Path(pattern)
-    if not pat.is_absolute():
-        pat = config.REPO_ROOT / pat
-    files = sorted(Path(pat.anchor).glob(str(pat.relative_to(pat.anchor))))
-    frames = [f for f in (read_results(p) for p in files) if not f.empty]
-    if not frames:
-        return pd.DataFrame(columns=COLUMNS), files
-    return _latest_rows(pd.concat(frames, ignore_index=True)), files
-
-
-def finished_cells(path: str | os.PathLike[str], profile: str | None = None) -> set[tuple]:
-    """Keys (protocol, target, model, strategy, ratio, seed) recorded ``ok`` in ``path``."""
-    df = read_results(path)
-    if df.empty:
-        return set()
-    ok = df[(df["metric"] == "macro_f1") & (df["status"] == "ok")]
-    if profile is not None:
-        ok = ok[ok["profile"] == profile]
-    return {
-        (r.protocol, r.target, r.model, r.strategy, int(r.ratio), int(r.seed))
-        for r in ok.itertuples()
-    }
-
-
-# --------------------------------------------------------------------------------------------
-# Aggregation in the paper's layout
-# --------------------------------------------------------------------------------------------
-
-
-def aggregate(df: pd.DataFrame, metric: str = "macro_f1") -> pd.DataFrame:
-    """Mean, sd and count over seeds per (profile, protocol, model, target, ratio, strategy)."""
-    d = df[(df["metric"] == metric) & (df["status"] == "ok")]
-    keys = ["profile", "protocol", "model", "target", "ratio", "strategy"]
-    g = d.groupby(keys)["value"]
-    return g.agg(mean="mean", sd="std", n="count").reset_index()
-
-
-def paper_table(
-    df: pd.DataFrame,
-    model: str,
-    protocol: str = "paper",
-    metric: str = "macro_f1",
-    scale: float = 100.0,
-    fmt: bool = True,
-) -> pd.DataFrame:
-    """Rows = targets (+ AVG), columns = (ratio, strategy) as in Tables III–V, VII.
-
-    With ``fmt`` cells read "mean ± sd" (× ``scale``); otherwise the columns gain a third level
-    ``stat`` ∈ {mean, sd}. The AVG row averages the per-target means (as the paper does).
-    """
-    a = aggregate(df, metric)
-    a = a[(a["model"] == model) & (a["protocol"] == protocol)]
-    if a.empty:
-        return pd.DataFrame()
-    a = a.assign(mean=a["mean"] * scale, sd=a["sd"] * scale)
-    order = {s: i for i, s in enumerate(("P_0", "Rd", "P_F", "P_U"))}
-    cols = sorted(
-        {(int(r), s) for r, s in zip(a["ratio"], a["strategy"], strict=True)},
-        key=lambda c: (c[0], order.get(c[1], 9)),
-    )
-    from harnb.config import DATASETS
-
-    targets = sorted(a["target"].unique(), key=lambda t: (DATASETS + (t,)).index(t))
-    mean = a.pivot_table(index="target", columns=["ratio", "strategy"], values="mean")
-    sd = a.pivot_table(index="target", columns=["ratio", "strategy"], values="sd", dropna=False)
-    mean = mean.reindex(index=targets, columns=pd.MultiIndex.from_tuples(cols))
-    sd = sd.reindex(index=targets, columns=pd.MultiIndex.from_tuples(cols))
-    mean.loc["AVG"] = mean.mean()
-    sd.loc["AVG"] = np.nan
-    mean.columns.names = sd.columns.names = ["ratio", "strategy"]
-    if not fmt:
-        return pd.concat({"mean": mean, "sd": sd}, axis=1).reorder_levels([1, 2, 0], axis=1)
-
-    def cell(m: float, s: float) -> str:
-        if pd.isna(m):
-            return ""
-        return f"{m:.2f}" if pd.isna(s) else f"{m:.2f} ± {s:.2f}"
-
-    out = mean.copy().astype(object)
-    for c in mean.columns:
-        out[c] = [cell(m, s) for m, s in zip(mean[c], sd[c], strict=True)]
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Data for a profile
-# --------------------------------------------------------------------------------------------
-
-
-def subsample_store(store: WindowStore, max_per_dataset: int | None, seed: int = 0) -> WindowStore:
-    """At most ``max_per_dataset`` windows of each dataset (seeded, stored order kept)."""
-    if not max_per_dataset:
-        return store
-    rng = np.random.default_rng(seed)
-    keep = []
-    for d in store.datasets():
-        idx = np.flatnonzero(store.dataset == d)
-        if len(idx) > max_per_dataset:
-            idx = np.sort(rng.choice(idx, max_per_dataset, replace=False))
-        keep.append(idx)
-    return store.select(np.sort(np.concatenate(keep)))
-
-
-def data_key(store: WindowStore) -> str:
-    """A short content fingerprint of a store (labels, subjects and a sample of the signals)."""
-    h = hashlib.sha1()
-    h.update(np.asarray(store.y).tobytes())
-    for a in (store.dataset, store.subject):
-        h.update("\x00".join(map(str, a)).encode())
-    step = max(1, len(store) // 997)
-    h.update(np.ascontiguousarray(store.X[::step]).tobytes())
-    h.update(str(store.X.shape).encode())
-    return h.hexdigest()[:12]
-
-
-def load_store(profile: Profile, names: Sequence[str] | None = None) -> WindowStore:
-    """The windows a profile uses: every available dataset (or ``names``), subsampled."""
-    from harnb import preprocess
-
-    names = list(names) if names else (list(profile.datasets) if profile.datasets else None)
-    store = preprocess.load_windows(names)
-    return subsample_store(store, profile.max_windows_per_dataset, profile.split_seed)
-
-
-@dataclass
-class FoldData:
-    """One LODO fold, normalised: the split plus the z-scored windows of the whole store."""
-
-    split: LODOSplit
-    X: np.ndarray
-    y: np.ndarray
-
-    def part(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(X, y) of some store indices."""
-        return self.X[idx], self.y[idx].astype(np.int64)
-
-
-def prepare_fold(
-    store: WindowStore,
-    target: str,
-    protocol: str,
-    split_seed: int = 0,
-    subset_seed: int | None = None,
-    norm_as_released: bool = False,
-) -> FoldData:
-    """Split ``store`` for ``target`` and normalise each dataset from its non-test windows."""
-    from harnb import preprocess
-
-    sp = lodo_split(store, target, protocol, seed=split_seed, subset_seed=subset_seed)
-    stats = preprocess.fit_normalisation(store, sp.norm_mask(as_released=norm_as_released))
-    return FoldData(sp, preprocess.normalise(store, stats), np.asarray(store.y))
-
-
-# --------------------------------------------------------------------------------------------
-# Pre-trained model cache
-# --------------------------------------------------------------------------------------------
-
-
-def pretrained_path(
-    protocol: str, target: str, model: str, seed: int, profile: Profile, dkey: str
-) -> Path:
-    """Where the pre-trained weights of one (protocol, target, model, seed) live."""
-    from harnb.config import runs_dir
-
-    k = json.dumps({**profile.training_key(), "data": dkey, "seed": seed}, sort_keys=True)
-    h = hashlib.sha1(k.encode()).hexdigest()[:10]
-    return runs_dir() / "pretrained" / profile.name / protocol / target / f"{model}_s{seed}_{h}"
-
-
-def get_pretrained(
-    fold: FoldData,
-    model_name: str,
-    profile: Profile,
-    seed: int,
-    dkey: str,
-    verbose: int = 0,
-) -> keras.Model:
-    """Load the cached pre-trained model, or pre-train it on the sources and cache it."""
-    from harnb import models, train
-    from harnb.config import N_CLASSES
-
-    sp = fold.split
-    base = pretrained_path(sp.protocol, sp.target, model_name, seed, profile, dkey)
-    wpath = base.with_suffix(".weights.h5")
-    if wpath.exists():
-        try:
-            m = models.build(model_name, n_classes=N_CLASSES, input_shape=fold.X.shape[1:])
-            m.load_weights(wpath)
-            return m
-        except Exception as e:  # a damaged cache is rebuilt, never trusted
-            print(f"harnb: ignoring unreadable cache {wpath}: {e}", file=sys.stderr)
-    Xtr, ytr = fold.part(sp.source_train)
-    Xva, yva = fold.part(sp.source_val)
-    m, res = train.pretrain(model_name, Xtr, ytr, Xva, yva, profile, seed=seed, verbose=verbose)
-    wpath.parent.mkdir(parents=True, exist_ok=True)
-    tmp = wpath.with_name(f".tmp{os.getpid()}-{wpath.name}")
-    m.save_weights(tmp)
-    os.replace(tmp, wpath)
-    res.meta.update(protocol=sp.protocol, target=sp.target, data=dkey, sizes=sp.sizes())
-    train.save_history(res, base.with_name(base.name + ".history"))
-    return m
-
-
-# --------------------------------------------------------------------------------------------
-# The grid
-# --------------------------------------------------------------------------------------------
 
 
 def cells_for(
@@ -400,13 +85,15 @@ def cells_for(
     ratios: Iterable[int],
     seeds: Iterable[int],
 ) -> list[tuple[str, str, str, str, int, int]]:
-    """Every cell, in run order; ratio 0 only pairs with P_0 and P_0 only with ratio 0."""
+    """Every cell, in run order (model, target, seed, protocol, ratio, strategy); ratio 0
+    pairs only with P_0 and P_0 only with ratio 0."""
     out = []
-    strategies = list(strategies)
-    for p in protocols:
+    strategies, protocols, ratios = list(strategies), list(protocols), list(ratios)
+    targets, seeds = list(targets), list(seeds)
+    for m in model_names:
         for t in targets:
-            for m in model_names:
-                for s in seeds:
+            for s in seeds:
+                for p in protocols:
                     for r in ratios:
                         for st in strategies:
                             if (r == 0) == (st == "P_0"):
@@ -458,33 +145,48 @@ def run_cell(
     profile: Profile,
     verbose: int = 0,
     pool: Any = None,
-) -> tuple[dict[str, float], Any]:
-    """Fine-tune (or not, for P_0) and evaluate on the target's test subjects."""
-    from harnb import evaluate, train
+    features: FeatureCache | None = None,
+) -> tuple[dict[str, float], Any, dict[str, np.ndarray]]:
+    """Fine-tune (or not, for P_0) and evaluate on the target's test subjects.
+
+    Returns the metrics, the training result (None for P_0) and the test windows' labels,
+    predictions and subjects. P_F trains on ``features`` when given (the fast path).
+    """
+    from harnb import evaluate
 
     sp = fold.split
-    Xte, yte = fold.part(sp.target_test)
+    te = sp.target_test
+    n_train, res = 0, None
     if strategy == "P_0":
-        model, res = pretrained, None
-        n_train = 0
+        pred = train.predict_labels(pretrained, fold.X[te], profile.eval_batch)
     else:
-        Xtr, ytr = fold.part(sp.subset(ratio))
+        sub = sp.subset(ratio)
         val = sp.target_val
         if profile.max_val_windows and len(val) > profile.max_val_windows:
             val = stratified_sample(val, fold.y[val], profile.max_val_windows, seed)
-        Xva, yva = fold.part(val)
+        ytr, yva = fold.y[sub].astype(np.int64), fold.y[val].astype(np.int64)
+        fast = strategy == "P_F" and features is not None
+        if fast:
+            Xtr, Xva, Xte = features.rows(sub), features.rows(val), features.rows(te)
+        else:
+            Xtr, Xva, Xte = fold.X[sub], fold.X[val], fold.X[te]
         model, res = train.finetune(
-            strategy, pretrained, Xtr, ytr, Xva, yva, profile, seed=seed, verbose=verbose, pool=pool
-        )
-        n_train = len(Xtr)
-    pred = train.predict_labels(model, Xte, profile.eval_batch)
+            strategy, pretrained, Xtr, ytr, Xva, yva, profile, seed=seed, verbose=verbose,
+            pool=pool,
+        )  # fmt: skip
+        pred = train.predict_labels(model, Xte, profile.eval_batch)
+        n_train = len(sub)
+    yte = fold.y[te].astype(np.int64)
     m = evaluate.scores(yte, pred, sp.target_classes)
     m.update(
         n_train=float(n_train),
-        epochs=float(res.epochs if res else 0),
-        best_epoch=float(res.best_epoch if res else 0),
+        steps=float(res.steps if res else 0),
+        best_step=float(res.best_step if res else 0),
+        best_is_last=float(res.best_is_last if res else 0),
+        seconds_train=float(res.seconds if res else 0.0),
     )
-    return m, res
+    subj = fold.subject[te] if len(fold.subject) else np.zeros(len(te), dtype=object)
+    return m, res, {"y": yte, "pred": pred, "subject": subj}
 
 
 def run_grid(
@@ -499,6 +201,7 @@ def run_grid(
     seeds: Sequence[int] | None = None,
     store: WindowStore | None = None,
     retry_errors: bool = True,
+    replace_stale: bool = False,
     progress: bool = True,
     verbose: int = 0,
     norm_as_released: bool = False,
@@ -506,7 +209,9 @@ def run_grid(
     """Run every missing cell, appending results to ``out``; returns the whole results file.
 
     Arguments left as None come from the profile. ``store`` defaults to the profile's windows
-    (:func:`load_store`). Bad arguments raise ValueError before any training.
+    (:func:`load_store`). Bad arguments, and a results file that holds some of these cells
+    under another configuration (unless ``replace_stale``), raise ValueError before any
+    training.
     """
     from tqdm.auto import tqdm
 
@@ -518,6 +223,7 @@ def run_grid(
     seeds_ = [int(s) for s in (seeds if seeds is not None else prof.seeds)]
     _validate(protocols_, models_, strategies_, ratios_, seeds_)
     out_path = Path(out) if out else default_results_path(prof)
+    conf_path = confusion_path(out_path)
 
     if store is None:
         store = load_store(prof)
@@ -530,77 +236,100 @@ def run_grid(
         raise ValueError("LODO needs at least two datasets in the store")
 
     cells = cells_for(protocols_, targets_, models_, strategies_, ratios_, seeds_)
-    done = finished_cells(out_path, prof.name)
+    dkey = data_key(store)
+    configs = {p: config_hash(prof, p, dkey, norm_as_released) for p in protocols_}
+    stale = stale_cells(out_path, cells, configs)
+    if stale:
+        if not replace_stale:
+            c, h = next(iter(stale.items()))
+            raise ValueError(
+                f"{out_path} holds {len(stale)} of these cells under another configuration "
+                f"(e.g. {dict(zip(CELL_KEYS, c, strict=True))}: {sorted(h)}; this run is "
+                f"{configs[c[0]]}); use another --out, or --replace-stale to drop them"
+            )
+        drop_cells(out_path, set(stale))
+    done = finished_cells(out_path, prof.name, configs)
     todo = [c for c in cells if c not in done]
     if not retry_errors:
-        df0 = read_results(out_path)
+        df0 = read_results(out_path, check=False)
         if not df0.empty:
             err = df0[(df0["status"] == "error") & (df0["profile"] == prof.name)]
+            err = err[err["config"] == err["protocol"].map(configs)]
             errs = {
                 (r.protocol, r.target, r.model, r.strategy, int(r.ratio), int(r.seed))
                 for r in err.itertuples()
             }
             todo = [c for c in todo if c not in errs]
     bar = tqdm(total=len(cells), initial=len(cells) - len(todo), disable=not progress, desc="grid")
-    dkey = data_key(store)
-    # group the cells that share a subject split and a pre-trained model
-    groups: dict[tuple[str, str, str, int], list[tuple]] = {}
+    # the cells that share one pre-trained model, in run order
+    groups: dict[tuple[str, str, int], list[tuple]] = {}
     for c in todo:
         p, t, m, st, r, s = c
         ps = s if prof.pretrain_per_seed else prof.split_seed
-        groups.setdefault((p, t, m, ps), []).append(c)
-    fold_cache: dict[tuple[str, str, int], FoldData] = {}
+        groups.setdefault((m, t, ps), []).append(c)
     try:
         pool = train.ModelPool()  # one compiled model per (strategy, architecture), all run long
-        for (p, t, m, ps), gcells in groups.items():
-            pre = None
-            pre_err = None
+        for (m, t, ps), gcells in groups.items():
+            pre, pre_err = None, None
+            folds: dict[str, FoldData] = {}
+            feats: dict[str, FeatureCache] = {}
+            gc.collect()
             for c in gcells:
-                _, _, _, st, r, s = c
+                p, _, _, st, r, s = c
                 t0 = time.perf_counter()
-                rows: list[dict[str, Any]] = []
-                base = dict(zip(CELL_KEYS, c, strict=True), profile=prof.name)
+                base = dict(zip(CELL_KEYS, c, strict=True), profile=prof.name, config=configs[p])
                 try:
                     if pre_err is not None:
                         raise RuntimeError(f"pre-training failed: {pre_err}")
-                    fk = (p, t, ps)
-                    if fk not in fold_cache:
-                        fold_cache.clear()
-                        gc.collect()
-                        fold_cache[fk] = prepare_fold(
+                    if p not in folds:
+                        folds[p] = prepare_fold(
                             store, t, p, split_seed=ps, norm_as_released=norm_as_released
                         )
-                    fold = fold_cache[fk]
-                    if fold.split.subset_seed != s:
-                        fold = _with_subset_seed(fold, store, s)
+                    fold = with_subset_seed(folds[p], store, s)
                     if pre is None:
-                        bar.set_postfix_str(f"pre-training {m} for {p}/{t}")
+                        label = f"pre-training {m} for {t} (seed {ps})"
+                        bar.set_postfix_str(label)
+
+                        def report(step, hi, acc, best, label=label):
+                            bar.set_postfix_str(
+                                f"{label}: step {step}/{hi}, val acc {acc:.3f}, best {best}"
+                            )
+
                         try:
-                            pre = get_pretrained(fold, m, prof, ps, dkey, verbose)
+                            pre = get_pretrained(fold, m, prof, ps, dkey, verbose, report)
                         except Exception as e:
                             pre_err = f"{type(e).__name__}: {e}"
                             raise
-                    bar.set_postfix_str(f"{p}/{t}/{m}/{st}/{r}%/s{s}")
-                    metrics, res = run_cell(fold, pre, st, r, s, prof, verbose, pool=pool)
+                    if st == "P_F" and p not in feats:
+                        bar.set_postfix_str(f"frozen features of {t} ({p})")
+                        feats[p] = FeatureCache.compute(pre, fold, prof.eval_batch)
+                    bar.set_postfix_str(f"{m}/{t}/s{s}/{p}/{r}%/{st}")
+                    metrics, res, test = run_cell(
+                        fold, pre, st, r, s, prof, verbose, pool=pool, features=feats.get(p)
+                    )
                     if res is not None:
-                        from harnb.train import save_history
-
-                        res.meta.update(dict(zip(CELL_KEYS, c, strict=True)))
-                        save_history(res, _history_path(c, prof))
+                        res.meta.update(dict(zip(CELL_KEYS, c, strict=True)), config=configs[p])
+                        train.save_history(res, _history_path(c, prof))
                     secs = time.perf_counter() - t0
                     ts = _now()
-                    for k in METRICS:
-                        rows.append(
-                            {
-                                **base,
-                                "metric": k,
-                                "value": repr(float(metrics[k])),
-                                "status": "ok",
-                                "error": "",
-                                "seconds": f"{secs:.1f}",
-                                "timestamp": ts,
-                            }
-                        )
+                    cells_keys = dict(zip(CELL_KEYS, c, strict=True))
+                    conf = confusion_rows(
+                        cells_keys, test["y"], test["pred"], test["subject"],
+                        fold.split.target_classes, configs[p], ts,
+                    )  # fmt: skip
+                    append_rows(conf_path, conf, CONFUSION_COLUMNS)
+                    rows = [
+                        {
+                            **base,
+                            "metric": k,
+                            "value": repr(float(metrics[k])),
+                            "status": "ok",
+                            "error": "",
+                            "seconds": f"{secs:.1f}",
+                            "timestamp": ts,
+                        }
+                        for k in METRICS
+                    ]
                 except Exception as e:
                     msg = f"{type(e).__name__}: {e}".replace("\n", " ")[:500]
                     if verbose:
@@ -618,130 +347,11 @@ def run_grid(
                     ]
                 append_rows(out_path, rows, COLUMNS)
                 bar.update(1)
-            del pre
+            del pre, folds, feats
             gc.collect()
     finally:
         bar.close()
     return read_results(out_path)
-
-
-def _with_subset_seed(fold: FoldData, store: WindowStore, subset_seed: int) -> FoldData:
-    """The same fold with its fine-tuning subsets redrawn for another seed (no re-normalising)."""
-    sp = fold.split
-    new = lodo_split(store, sp.target, sp.protocol, seed=sp.seed, subset_seed=subset_seed)
-    return FoldData(new, fold.X, fold.y)
-
-
-def default_results_path(profile: Profile) -> Path:
-    """``runs_dir()/results/<profile>.csv``."""
-    from harnb.config import runs_dir
-
-    return runs_dir() / "results" / f"{profile.name}.csv"
-
-
-# --------------------------------------------------------------------------------------------
-# Chapter 3: cross-dataset matrix
-# --------------------------------------------------------------------------------------------
-
-
-def cross_dataset_matrix(
-    profile: str | Profile = "ci",
-    out: str | os.PathLike[str] | None = None,
-    *,
-    model: str | None = None,
-    datasets: Sequence[str] | None = None,
-    seed: int = 0,
-    train_frac: float = 0.7,
-    store: WindowStore | None = None,
-    progress: bool = True,
-    verbose: int = 0,
-) -> pd.DataFrame:
-    """Fig. 1: train ``model`` on ``train_frac`` of dataset i's subjects, test on the rest of j's.
-
-    Each dataset is normalised with statistics of its own training subjects. There is no
-    validation set in this experiment (the paper describes a 70/30 split only), so the model
-    after the last epoch is evaluated. Rows are appended to ``out`` per training dataset and
-    training datasets already recorded are skipped on a rerun.
-    """
-    from tqdm.auto import tqdm
-
-    from harnb import evaluate, models, preprocess, train
-    from harnb.config import N_CLASSES
-    from harnb.splits import classes_of, cross_dataset_split
-
-    prof = get_profile(profile)
-    model = model or prof.cross_model
-    if store is None:
-        store = load_store(prof, datasets)
-    names = list(datasets or store.datasets())
-    for d in names:
-        if d not in store.datasets():
-            raise ValueError(f"dataset {d!r} has no windows in the store")
-    parts = {d: cross_dataset_split(store, d, train_frac, seed) for d in names}
-    mask = np.zeros(len(store), bool)
-    for tr, _ in parts.values():
-        mask[tr] = True
-    X = preprocess.normalise(store, preprocess.fit_normalisation(store, mask))
-    y = np.asarray(store.y).astype(np.int64)
-    out_path = Path(out) if out else default_results_path(prof).with_name(f"{prof.name}_cross.csv")
-    prev = read_tidy(out_path, CROSS_COLUMNS)
-    done = set()
-    if not prev.empty:
-        sel = prev[(prev["model"] == model) & (prev["profile"] == prof.name)]
-        sel = sel[sel["seed"].astype(str) == str(seed)]
-        done = {
-            d for d in names if set(sel[sel["train_dataset"] == d]["test_dataset"]) >= set(names)
-        }
-    for d in tqdm([n for n in names if n not in done], disable=not progress, desc="cross"):
-        tr, _ = parts[d]
-        train.seed_host(seed)
-        m = models.build(model, n_classes=N_CLASSES, input_shape=X.shape[1:], seed=seed)
-        train.fit(
-            m,
-            X[tr],
-            y[tr],
-            epochs=prof.cross_epochs,
-            batch_size=prof.cross_batch,
-            lr=prof.lr,
-            seed=seed,
-            verbose=verbose,
-        )
-        rows = []
-        for j in names:
-            _, te = parts[j]
-            pred = train.predict_labels(m, X[te], prof.eval_batch)
-            s = evaluate.scores(y[te], pred, classes_of(store, j))
-            rows.append(
-                {
-                    "train_dataset": d,
-                    "test_dataset": j,
-                    "f1": repr(s["macro_f1"]),
-                    "f1_union": repr(s["macro_f1_union"]),
-                    "accuracy": repr(s["accuracy"]),
-                    "model": model,
-                    "seed": seed,
-                    "profile": prof.name,
-                    "timestamp": _now(),
-                }
-            )
-        append_rows(out_path, rows, CROSS_COLUMNS)
-        del m
-        gc.collect()
-    df = read_tidy(out_path, CROSS_COLUMNS)
-    for c in ("f1", "f1_union", "accuracy"):
-        df[c] = pd.to_numeric(df[c], errors="coerce")
-    df = df[(df["model"] == model) & (df["profile"] == prof.name)]
-    df = df[df["seed"].astype(str) == str(seed)]
-    return df.drop_duplicates(["train_dataset", "test_dataset"], keep="last").reset_index(drop=True)
-
-
-def cross_matrix_table(df: pd.DataFrame, value: str = "f1") -> pd.DataFrame:
-    """Rows = train dataset, columns = test dataset (Fig. 1's layout)."""
-    from harnb.config import DATASETS
-
-    t = df.pivot_table(index="train_dataset", columns="test_dataset", values=value)
-    order = [d for d in DATASETS if d in t.index] + [d for d in t.index if d not in DATASETS]
-    return t.reindex(index=order, columns=order)
 
 
 # --------------------------------------------------------------------------------------------
@@ -752,7 +362,7 @@ def cross_matrix_table(df: pd.DataFrame, value: str = "f1") -> pd.DataFrame:
 def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Options of ``harnb run`` (everything defaults to the profile)."""
     a = parser.add_argument
-    a("--profile", default="ci", help="ci (CPU, minutes), cpu (≈1 h on 2 cores), full (GPU)")
+    a("--profile", default="ci", help="ci (CPU, minutes), cpu (hours on 2 cores), full (GPU)")
     a("--out", default=None, help="results CSV (default: <runs>/results/<profile>.csv)")
     a("--model", nargs="+", default=None, help="models (default: the profile's)")
     a("--target", nargs="+", default=None, help="left-out datasets (default: all available)")
@@ -764,6 +374,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     a("--backend", default=None, help="Keras backend (default: the profile's, else env)")
     a("--cross", action="store_true", help="run the cross-dataset matrix (Fig. 1) instead")
     a("--no-retry-errors", action="store_true", help="skip cells that failed before")
+    a(
+        "--replace-stale",
+        action="store_true",
+        help="drop cells the results file holds under another configuration, then rerun them",
+    )
     a("--norm-as-released", action="store_true", help="normalise with all windows (B-C2)")
     a("--verbose", type=int, default=0, help="Keras verbosity")
     a("--no-progress", action="store_true", help="no progress bar")
@@ -813,6 +428,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             ratios=args.ratio,
             seeds=args.seed,
             retry_errors=not args.no_retry_errors,
+            replace_stale=args.replace_stale,
             progress=not args.no_progress,
             verbose=args.verbose,
             norm_as_released=args.norm_as_released,
@@ -845,19 +461,27 @@ if __name__ == "__main__":
 __all__ = [
     "COLUMNS",
     "METRICS",
+    "MixedConfigurations",
     "aggregate",
     "add_run_arguments",
     "append_rows",
     "cells_for",
+    "config_hash",
     "cross_dataset_matrix",
     "cross_matrix_table",
+    "data_key",
     "finished_cells",
     "get_pretrained",
     "load_results",
+    "load_store",
     "main",
     "paper_table",
     "prepare_fold",
+    "pretrained_path",
+    "read_confusion",
+    "read_published",
     "read_results",
+    "read_tidy",
     "run_from_args",
     "run_grid",
     "run_cell",

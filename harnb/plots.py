@@ -104,10 +104,10 @@ def heatmap(
 
 
 def curves(history: pd.DataFrame, title: str = "") -> go.Figure:
-    """Training curves from a tidy history (columns: run, epoch, metric, value)."""
+    """Training curves from a tidy history (columns: run, step, metric, value)."""
     import plotly.express as px
 
-    fig = px.line(history, x="epoch", y="value", color="run", facet_col="metric", title=title)
+    fig = px.line(history, x="step", y="value", color="run", facet_col="metric", title=title)
     fig.update_yaxes(matches=None)
     fig.update_layout(height=380)
     return fig

@@ -16,10 +16,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from harnb.splits import PROTOCOLS, RATIOS
+from harnb.train import Budget
+
+#: Version of the training and evaluation code. Bump it with every change that alters a
+#: number (training loop, splits, metrics): it is part of every cell's configuration hash, so
+#: a resumed grid never mixes results of two versions. Formatting and docs leave it alone.
+TRAINING_VERSION = "2026-12-01.1"
 
 
 @dataclass(frozen=True)
@@ -31,15 +37,16 @@ class Profile:
     backend: str | None = None
     #: Windows kept per dataset (seeded random subset, all subjects kept); None = all.
     max_windows_per_dataset: int | None = None
-    pretrain_epochs: int = 200
     pretrain_batch: int = 128
-    finetune_epochs: int = 200
     finetune_batch: int = 64
-    #: CPU profiles only: a small fine-tuning set is trained for at least this many steps.
-    finetune_min_steps: int = 0
-    finetune_max_epochs: int | None = None
-    #: CPU profiles only: checkpoint selection on a class-stratified sample of the target's
-    #: validation windows (None = all of them, as the paper).
+    #: Pre-training, early-stopped on the sources' validation subjects (the paper: 200 epochs).
+    pretrain_budget: Budget = Budget(max_epochs=200)
+    #: Fine-tuning, early-stopped on the target's validation windows (the paper: 200 epochs).
+    finetune_budget: Budget = Budget(max_epochs=200)
+    #: Training windows that re-estimate BatchNorm statistics before each validation (0: off).
+    precise_bn_windows: int = 2048
+    #: Checkpoint selection on a class-stratified sample of the target's validation windows
+    #: (None = all of them, as the paper).
     max_val_windows: int | None = None
     lr: float = 5e-4
     #: The released code's pre-training used 0.1 (D7); the paper says nothing, so 0 by default.
@@ -72,45 +79,32 @@ class Profile:
         """Fields that change a pre-trained model (part of its cache key)."""
         return {
             "max_windows_per_dataset": self.max_windows_per_dataset,
-            "pretrain_epochs": self.pretrain_epochs,
             "pretrain_batch": self.pretrain_batch,
+            "pretrain_budget": asdict(self.pretrain_budget),
+            "precise_bn_windows": self.precise_bn_windows,
             "lr": self.lr,
             "label_smoothing": self.label_smoothing,
+            "split_seed": None if self.pretrain_per_seed else self.split_seed,
+            "code": TRAINING_VERSION,
+        }
+
+    def cell_key(self) -> dict[str, Any]:
+        """Every field that changes a LODO cell's numbers (with the data key and the split
+        settings, it makes the cell's configuration hash: :func:`harnb.grid.config_hash`)."""
+        return {
+            **self.training_key(),
+            "finetune_batch": self.finetune_batch,
+            "finetune_budget": asdict(self.finetune_budget),
+            "max_val_windows": self.max_val_windows,
+            "eval_batch": self.eval_batch,
+            "pretrain_per_seed": self.pretrain_per_seed,
         }
 
 
-#: Measurements behind the ``cpu`` profile (see :func:`estimate_minutes`).
+#: Measurements behind the ``cpu`` profile's budgets (filled in from the probe runs).
 CPU_SIZING = """
-Measured on this project's 2-core machines, Keras 3.15, TensorFlow 2.21 (CPU), HART, while
-colleagues' jobs kept the load average near 4 (so about one core for us):
-
-* pre-training, batch 128: 24.7 k windows + 2.8 k validation in 81 s per epoch (~300/s);
-  the first epoch adds ~55 s of graph tracing;
-* fine-tuning, batch 64: P_U / Rd ~250 windows/s, P_F (frozen extractor) ~800 windows/s;
-* inference, batch 512: ~1,200-1,500 windows/s once traced;
-* first training step of a new compiled model (graph trace): 25-130 s, hence the grid reuses
-  one compiled model per (strategy, architecture) (harnb.train.ModelPool);
-* one extra ``fit`` call (one epoch) ~0.4 s; the rest of a run (variant build, subset draw,
-  test prediction) ~2-3 s;
-* JAX 0.10 was *slower* for this HART (84-101 windows/s training, ~350/s inference), contrary
-  to the design note's generic transformer, so the profile keeps TensorFlow.
-
-Data of the mirror: UCI 10,411, MotionSense 21,539, MobiAct (MobiFall subset) 6,086 windows.
-Per protocol, the three pre-trainings see 0.9 x (2 x 38,036) = 68.5 k windows per epoch:
-2 protocols x 68.5 k x 2 epochs / 300 per s = 15 min, plus tracing and validation: ~19 min.
-Fine-tuning, 3 seeds x 2 protocols x 3 targets x 3 strategies x ratios 1/5/10 % (162 runs,
-plus 18 P_0): subsets are 1/70, 5/70, 10/70 of the pools (4.3 k-15.2 k windows); each run gets
-2 epochs, or more (at most 8) until it has taken 16 optimiser steps; checkpoint selection on
-<= 500 validation windows: ``estimate_minutes`` gives ~34 min, and a probe of one
-(protocol, target, seed) on real data (UCI, paper: 10.3 min against 9.6 estimated; its runs
-1.3x the estimate, its pre-training faster) suggests ~45 min. Total ~60-70 min.
-The full run (data/results/cpu_hart.csv) took about 2 h instead: the paper protocol's 90 cells
-75 min under a load of 4-8, the released-code protocol's ~45 min (its last 70 cells, with one
-pre-training of 6.3 min, 33.5 min on a quiet machine); pre-training took 6-12 min per target
-against the ~3 estimated above.
-The 70 % ratio would add ~20-25 min per fine-tuning epoch (26.8 k pool windows x 2 trainable
-strategies x 6 seed-protocols / 250 per s), so the cpu profile leaves it out; run it with
-``--ratio 70`` when there is time, or on a GPU with the ``full`` profile.
+Sizing of the ``cpu`` profile (HART, TensorFlow 2.21 CPU, Keras 3, this project's 2-core
+machines); see the book's reproducibility page for the whole arithmetic.
 """
 
 PROFILES: dict[str, Profile] = {
@@ -118,9 +112,9 @@ PROFILES: dict[str, Profile] = {
         name="ci",
         backend=None,
         max_windows_per_dataset=2000,
-        pretrain_epochs=2,
-        finetune_epochs=2,
-        finetune_min_steps=0,
+        pretrain_budget=Budget(max_epochs=2),
+        finetune_budget=Budget(max_steps=30, eval_every=10, patience=2),
+        precise_bn_windows=512,
         max_val_windows=300,
         models=("hart",),
         targets=("UCI",),
@@ -135,65 +129,19 @@ PROFILES: dict[str, Profile] = {
         name="cpu",
         backend="tensorflow",
         max_windows_per_dataset=None,
-        pretrain_epochs=2,
-        finetune_epochs=2,
-        finetune_min_steps=16,
-        finetune_max_epochs=8,
+        pretrain_budget=Budget(min_steps=400, max_steps=2400, eval_every=100, patience=4),
+        finetune_budget=Budget(min_steps=60, max_steps=3000, eval_every=20, patience=8),
         max_val_windows=500,
         models=("hart",),
         seeds=(0, 1, 2),
-        ratios=(0, 1, 5, 10),
+        pretrain_per_seed=True,
+        ratios=(0, 1, 5, 10, 70),
         cross_epochs=3,
         tsne_max=3000,
         notes={"sizing": "CPU_SIZING"},
     ),
-    "full": Profile(name="full", backend=None),
+    "full": Profile(name="full", backend=None, pretrain_per_seed=True),
 }
-
-
-def estimate_minutes(
-    profile: Profile,
-    sizes: dict[str, int],
-    *,
-    n_models: int | None = None,
-    train_rate: float = 300.0,
-    frozen_rate: float = 800.0,
-    infer_rate: float = 1200.0,
-    run_overhead: float = 3.0,
-    fit_call: float = 0.4,
-    trace: float = 65.0,
-) -> dict[str, float]:
-    """Rough minutes of a profile's LODO grid over datasets of ``sizes`` windows (the sizing
-    arithmetic of :data:`CPU_SIZING`, with its measured rates as defaults)."""
-    import math
-
-    n_models = n_models or len(profile.models)
-    prots, seeds = len(profile.protocols), len(profile.seeds)
-    targets = profile.targets or tuple(sizes)
-    pre = ft = 0.0
-    for t in targets:
-        n = sizes[t]
-        src = sum(v for k, v in sizes.items() if k != t)
-        e = profile.pretrain_epochs
-        pre += prots * (0.9 * src * e / train_rate + 0.1 * src * e / infer_rate + trace / 2)
-        pool, val, test = 0.7 * n, 0.1 * n, 0.2 * n
-        if profile.max_val_windows:
-            val = min(val, profile.max_val_windows)
-        for r in (r for r in profile.ratios if r > 0):
-            sub = pool * r / 70
-            steps = math.ceil(sub / profile.finetune_batch)
-            ep = profile.finetune_epochs
-            if profile.finetune_min_steps:
-                ep = max(ep, min(profile.finetune_max_epochs or 10**6,
-                                 math.ceil(profile.finetune_min_steps / steps)))  # fmt: skip
-            for st in (s for s in profile.strategies if s != "P_0"):
-                rate = frozen_rate if st == "P_F" else train_rate
-                c = ep * (sub / rate + val / infer_rate + fit_call) + test / infer_rate
-                ft += seeds * prots * (c + run_overhead)
-        if 0 in profile.ratios:
-            ft += seeds * prots * (test / infer_rate + 1)
-    total = n_models * (pre + ft + 3 * trace)
-    return {"pretrain": n_models * pre / 60, "finetune": n_models * ft / 60, "total": total / 60}
 
 
 def get_profile(name: str | Profile) -> Profile:

@@ -1,10 +1,11 @@
 """Leave-One-Dataset-Out partitions: which windows pre-train, validate, fine-tune and test.
 
-Two protocols are offered (reference §4.6, design "The paper, its released code, and our
-protocol"):
+Three protocols of the target are offered (reference §4.6, design "The paper, its released
+code, and our protocol"). Under all three the **sources** are split by subject into 90 % train
+/ 10 % validation (seeded, class-stratified), so one pre-trained model per (target, seed) serves
+every protocol and a protocol gap measures the target's split alone.
 
 ``"paper"`` (default) — what the paper's text describes, made leak-free:
-    * every source dataset is split **by subject** into 90 % train / 10 % validation;
     * the target is split **by subject** into 20 % test, 10 % validation and a 70 % pool;
     * the 1/5/10/70 % fine-tuning subsets are drawn from the pool (r/70 of its windows),
       class-stratified, **nested** (1 ⊂ 5 ⊂ 10 ⊂ 70) and holding at least one window of every
@@ -14,14 +15,20 @@ protocol"):
     as close as possible to the dataset's and — where the data allow — every target class is in
     test and validation.
 
-``"released-code"`` — the authors' ``LODO.py`` exactly (reference §4.1–4.3): per subject,
-    ``StratifiedKFold(10, shuffle=False)`` on its windows in stored time order gives folds
-    F0..F9; pool = F0–F6, validation = F8, test = F8 + F9, F7 unused; sources train on
-    F0–F6 + F8 + F9 and validate on F8. Subsets are drawn per subject (r/70 with
-    ``train_test_split(random_state=seed)``, or the first window of each class when
-    r/70 · n < 10), independently per ratio, hence **not nested**. Its target validation set is
-    half of its test set (bug B-L1) and every test subject is also in the pool (B-L3): the book
-    offers it to measure how much that leak inflates the scores.
+``"released-code"`` — the target split of the authors' ``LODO.py`` (reference §4.1–4.3): per
+    subject, ``StratifiedKFold(10, shuffle=False)`` on its windows in stored time order gives
+    folds F0..F9; pool = F0–F6, validation = F8, test = F8 + F9, F7 unused. Subsets are drawn
+    per subject (r/70 with ``train_test_split(random_state=seed)``, or the first window of each
+    class when r/70 · n < 10), independently per ratio, hence **not nested**. Its target
+    validation set is half of its test set (bug B-L1) and every test subject is also in the
+    pool (B-L3). (The released code also validated pre-training inside its training windows,
+    B-L5; our shared pre-training does not.)
+
+``"released-matched"`` — the released folds with everything else made equal to ``paper``:
+    fine-tuning subsets of exactly the paper protocol's per-class counts for the same seed
+    (nested, drawn from the F0–F6 pool), and validation on F7, outside the test set. What is
+    left of its gap to ``paper`` is that the test subjects were seen in fine-tuning (and the
+    test population: the last windows of every subject instead of 20 % of the subjects).
 
 Normalisation statistics (:meth:`LODOSplit.norm_mask`) come from every window except the
 target's test windows, for both protocols; ``as_released=True`` gives all windows, as the
@@ -36,7 +43,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-PROTOCOLS: tuple[str, ...] = ("paper", "released-code")
+PROTOCOLS: tuple[str, ...] = ("paper", "released-matched", "released-code")
+#: Protocols whose test subjects are also fine-tuned on (within-subject splits).
+WITHIN_SUBJECT: tuple[str, ...] = ("released-matched", "released-code")
 #: Fine-tuning ratios of the paper, in % of the whole target (0 = no fine-tuning).
 RATIOS: tuple[int, ...] = (0, 1, 5, 10, 70)
 SUBSET_RATIOS: tuple[int, ...] = (1, 5, 10, 70)
@@ -294,6 +303,26 @@ def stratified_sample(idx: np.ndarray, y: np.ndarray, k: int, seed: int = 0) -> 
     return np.sort(np.concatenate(out))
 
 
+def matched_subsets(
+    y: np.ndarray, pool: np.ndarray, counts: dict[int, np.ndarray], seed: int = 0
+) -> dict[int, np.ndarray]:
+    """Nested subsets of ``pool`` (store indices) with ``counts[r][c]`` windows of class c.
+
+    Per class the pool's windows are shuffled once (seeded) and each ratio takes a prefix, so
+    the subsets are nested like the paper protocol's; a class the pool holds fewer windows of
+    than asked gets all it has.
+    """
+    y = np.asarray(y)
+    rng = np.random.default_rng(seed)
+    yp = y[pool]
+    perms = {int(c): pool[rng.permutation(np.flatnonzero(yp == c))] for c in np.unique(yp)}
+    out: dict[int, np.ndarray] = {}
+    for r in sorted(counts):
+        parts = [p[: int(counts[r][c])] for c, p in perms.items() if c < len(counts[r])]
+        out[r] = np.sort(np.concatenate(parts)).astype(np.int64)
+    return out
+
+
 def _released_subset(y_pool: np.ndarray, ratio: int, seed: int) -> np.ndarray:
     """One subject's released-code subset (positions into its pool, reference §4.3)."""
     from sklearn.model_selection import train_test_split
@@ -465,28 +494,38 @@ def lodo_split(
     cat = np.concatenate
     notes: list[str] = []
 
-    if protocol == "paper":
+    # The sources are split by subject under every protocol: pre-training sees only them, so
+    # one pre-trained model per (target, seed) serves all protocols and a protocol gap measures
+    # the target's split alone (the released code validated pre-training inside its training
+    # windows, B-L5).
+    tr, va = [], []
+    for s in srcs:
+        p = split_subjects(store, s, SOURCE_FRACTIONS, seed, require_all_classes=("val",))
+        tr.append(p["train"])
+        va.append(p["val"])
+    source_train, source_val = np.sort(cat(tr)), np.sort(cat(va))
+
+    if protocol == "paper" or protocol == "released-matched":
         n_subj = len(np.unique(np.asarray(store.subject)[ds == target]))
         if n_subj < 3:
             raise ValueError(
                 f"target {target} has {n_subj} subject(s); the paper protocol needs at least 3 "
                 "(test, validation, fine-tuning pool)"
             )
-        tr, va = [], []
-        for s in srcs:
-            p = split_subjects(store, s, SOURCE_FRACTIONS, seed, require_all_classes=("val",))
-            tr.append(p["train"])
-            va.append(p["val"])
         t = split_subjects(store, target, TARGET_FRACTIONS, seed, ("test", "val"))
         pool, tval, ttest = t["pool"], t["val"], t["test"]
         subs = {r: pool[p] for r, p in nested_subsets(y[pool], SUBSET_RATIOS, sseed).items()}
-        source_train, source_val = np.sort(cat(tr)), np.sort(cat(va))
-    else:
-        tr, va = [], []
-        for s in srcs:
-            p = released_code_parts(store, s)
-            tr.append(cat([p["pool"], p["F8"], p["F9"]]))
-            va.append(p["F8"])
+    if protocol == "released-matched":
+        # the released code's within-subject folds, with fine-tuning subsets of the paper
+        # protocol's sizes and class make-up, and validation on the fold it left unused (F7):
+        # what is left of the gap is whether the test subjects were seen in fine-tuning
+        counts = {r: np.bincount(y[v], minlength=int(y.max()) + 1) for r, v in subs.items()}
+        t = released_code_parts(store, target)
+        pool = np.sort(t["pool"])
+        tval, ttest = t["F7"], np.sort(cat([t["F8"], t["F9"]]))
+        subs = matched_subsets(y, pool, counts, sseed)
+        notes.append("released-matched: every test subject is also in the fine-tuning pool")
+    elif protocol == "released-code":
         t = released_code_parts(store, target)
         pool = np.sort(t["pool"])
         tval, ttest = t["F8"], np.sort(cat([t["F8"], t["F9"]]))
@@ -495,9 +534,8 @@ def lodo_split(
             subs[r] = np.sort(
                 cat([pp[_released_subset(y[pp], r, sseed)] for pp in t["pool_by_subject"]])
             )
-        source_train, source_val = np.sort(cat(tr)), np.sort(cat(va))
         notes.append("released-code: target validation (F8) is half of the test set (B-L1)")
-        notes.append("released-code: source validation (F8) is inside source train (B-L5)")
+        notes.append("released-code: every test subject is also in the fine-tuning pool (B-L3)")
 
     tclasses = classes_of(store, target)
     for name, part in (("test", ttest), ("validation", tval)):

@@ -7,58 +7,58 @@ and the tests run exactly what the book runs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from harnb import grid, paper
+from harnb import folds, grid, paper
 from harnb.profiles import Profile, get_profile
 from harnb.store import WindowStore
-
-
-def _history_file(protocol: str, target: str, model: str, prof: Profile, dkey: str) -> Path:
-    base = grid.pretrained_path(protocol, target, model, prof.split_seed, prof, dkey)
-    return base.with_name(base.name + ".history")
 
 
 def pretrain_targets(
     profile: str | Profile = "ci",
     model: str | None = None,
-    protocol: str = "paper",
     targets: Sequence[str] | None = None,
     store: WindowStore | None = None,
+    seed: int | None = None,
 ) -> pd.DataFrame:
     """Pre-train (or reuse the cached) ``model`` for every left-out target; tidy curves.
 
-    Returns rows (target, epoch, metric, value, best_epoch, n_train, seconds); the pre-trained
-    weights land in the cache the LODO grid reuses, so chapter 5 does not train them again.
+    Returns rows (target, step, metric, value, best_step, n_train, seconds, stopped); the
+    pre-trained weights land in the cache the LODO grid reuses (one per target and seed, shared
+    by every protocol), so chapter 5 does not train them again.
     """
     from harnb import train
 
     prof = get_profile(profile)
     model = model or prof.models[0]
     store = store if store is not None else grid.load_store(prof)
+    seed = prof.split_seed if seed is None else int(seed)
     dkey = grid.data_key(store)
     rows = []
     for t in targets or prof.targets or store.datasets():
-        fold = grid.prepare_fold(store, t, protocol, split_seed=prof.split_seed)
-        grid.get_pretrained(fold, model, prof, prof.split_seed, dkey)
+        fold = grid.prepare_fold(store, t, "paper", split_seed=seed)
+        grid.get_pretrained(fold, model, prof, seed, dkey)
         try:
-            h = train.load_history(_history_file(protocol, t, model, prof, dkey))
+            h = train.load_history(folds.history_path(t, model, seed, prof, dkey))
         except FileNotFoundError:
             continue  # weights cached by an older run without a history: nothing to plot
+        steps = h["history"].get("step", [])
         for metric, values in h["history"].items():
-            for i, v in enumerate(values):
+            if metric == "step":
+                continue
+            for st, v in zip(steps, values, strict=False):
                 rows.append(
                     {
                         "target": t,
-                        "epoch": i + 1,
+                        "step": int(st),
                         "metric": metric,
                         "value": np.nan if v is None else float(v),
-                        "best_epoch": h["best_epoch"],
+                        "best_step": h["best_step"],
                         "n_train": h["n_train"],
                         "seconds": h["seconds"],
+                        "stopped": h.get("stopped", ""),
                     }
                 )
     return pd.DataFrame(rows)
@@ -71,7 +71,7 @@ def curves_frame(history: pd.DataFrame) -> pd.DataFrame:
     h["metric"] = h["metric"].str.removeprefix("val_")
     h = h[h["metric"].isin(["accuracy", "loss"])]
     h["run"] = h["target"] + " · " + h["split"]
-    return h[["run", "epoch", "metric", "value"]]
+    return h[["run", "step", "metric", "value"]]
 
 
 def side_by_side(ours: pd.DataFrame, model: str) -> pd.DataFrame:
@@ -86,12 +86,16 @@ def side_by_side(ours: pd.DataFrame, model: str) -> pd.DataFrame:
     targets = [t for t in ours.index if t != "AVG"]
     ref_t = ref.loc[[t for t in targets if t in ref.index]]
     ref_avg = ref_t.mean().to_frame("AVG").T
-    ref = pd.concat([ref_t, ref_avg]).reindex(columns=ours.columns)
+    ref = pd.concat([ref_t, ref_avg])
+    if (0, "P_0 union") in ours.columns:  # the paper's 0 % column is on the union metric
+        ref[(0, "P_0 union")] = ref[(0, "P_0")]
+        ref[(0, "P_0")] = np.nan
+    ref = ref.reindex(columns=ours.columns)
     blocks = []
     for t in [*targets, "AVG"]:
         o = ours.loc[[t]].assign(source="ours")
         p = (
-            ref.loc[[t]].map(lambda v: "" if pd.isna(v) else f"{v:.2f}").assign(source="paper")
+            ref.loc[[t]].map(lambda v: "" if pd.isna(v) else f"{v:.1f}").assign(source="paper")
             if t in ref.index
             else None
         )
@@ -170,7 +174,7 @@ def target_embedding(
     target = target or (prof.targets or store.datasets())[0]
     dkey = grid.data_key(store)
     fold = grid.prepare_fold(store, target, protocol, split_seed=prof.split_seed)
-    pre = grid.get_pretrained(fold, model, prof, prof.split_seed, dkey)
+    pre = grid.get_pretrained(fold, model, prof, prof.split_seed, dkey)  # shared by protocols
     idx = fold.split.target_test
     if len(idx) > prof.tsne_max:
         rng = np.random.default_rng(seed)
@@ -188,3 +192,158 @@ def silhouette(xy_or_feats: np.ndarray, y: np.ndarray) -> float:
     if len(np.unique(y)) < 2:
         return float("nan")
     return float(silhouette_score(xy_or_feats, y))
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 5: committed results with intervals
+# --------------------------------------------------------------------------------------------
+
+#: How the book names a dataset whose numbers come from a stand-in (the mirror's MobiAct is
+#: the 9-subject MobiFall v2.0 subset, not the paper's 61-subject MobiAct).
+DISPLAY_NAMES: dict[str, str] = {"MobiAct": "MobiFall (9 subj.)"}
+
+
+def display_name(dataset: str) -> str:
+    """The name a table shows for ``dataset`` (what the data really is)."""
+    return DISPLAY_NAMES.get(dataset, dataset)
+
+
+class Published:
+    """Committed results (every file matching a glob), their confusion counts and bootstrap."""
+
+    def __init__(self, pattern: str, n_boot: int = 2000) -> None:
+        from harnb import intervals, results
+
+        self.results, self.files = grid.read_published(pattern)
+        confs = [results.read_confusion(results.confusion_path(f)) for f in self.files]
+        confs = [c for c in confs if not c.empty]
+        self.confusion = pd.concat(confs, ignore_index=True) if confs else pd.DataFrame()
+        if not self.confusion.empty:  # keep only the configuration the results rows carry
+            ok = self.results[self.results["metric"] == "macro_f1"]
+            keep = set(zip(*(ok[k] for k in (*grid.CELL_KEYS, "config")), strict=True))
+            key = zip(*(self.confusion[k] for k in (*grid.CELL_KEYS, "config")), strict=True)
+            self.confusion = self.confusion[[k in keep for k in key]]
+        self.boot = intervals.Bootstrap(self.confusion, n_boot=n_boot)
+
+    @property
+    def models(self) -> list[str]:
+        """Models with results, in the paper's order."""
+        from harnb.models import MODELS
+
+        have = set(self.results["model"]) if len(self.results) else set()
+        return [m for m in MODELS if m in have]
+
+    def protocols(self, model: str) -> list[str]:
+        """Protocols run for ``model``."""
+        from harnb.splits import PROTOCOLS
+
+        have = set(self.results[self.results["model"] == model]["protocol"])
+        return [p for p in PROTOCOLS if p in have]
+
+    def summary(self) -> pd.DataFrame:
+        """One row per model and protocol: targets, seeds, cells, configuration, files."""
+        ok = self.results[(self.results["metric"] == "macro_f1") & (self.results["status"] == "ok")]
+        rows = []
+        for (m, p), g in ok.groupby(["model", "protocol"]):
+            rows.append(
+                {
+                    "model": m,
+                    "protocol": p,
+                    "targets": ", ".join(display_name(t) for t in sorted(set(g["target"]))),
+                    "seeds": " ".join(map(str, sorted(set(g["seed"])))),
+                    "ratios": " ".join(map(str, sorted(set(g["ratio"])))),
+                    "cells": len(g),
+                    "configuration": ", ".join(sorted(set(g["config"]))),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def table(self, model: str, protocol: str = "paper") -> pd.DataFrame:
+        """Tables III–V/VII layout with 95 % intervals, the paper's same-target values under
+        ours, and the 0 % column also on the paper's union-of-labels metric."""
+        from harnb import intervals
+
+        tidy = intervals.cell_intervals(self.boot, model, protocol)
+        if tidy.empty:
+            return pd.DataFrame()
+        ours = intervals.table(tidy)
+        union = self._p0_union(model, protocol)
+        if union is not None:
+            ours[(0, "P_0 union")] = [union.get(t, "") for t in ours.index]
+            ours = ours[sorted(ours.columns, key=_col_order)]
+        out = side_by_side(ours, model)
+        out.index = out.index.set_levels([display_name(t) for t in out.index.levels[0]], level=0)
+        return out.fillna("")
+
+    def _p0_union(self, model: str, protocol: str) -> dict[str, str] | None:
+        d = self.results
+        d = d[(d.model == model) & (d.protocol == protocol) & (d.strategy == "P_0")]
+        d = d[(d.metric == "macro_f1_union") & (d.status == "ok")]
+        if d.empty:
+            return None
+        by_t = d.groupby("target")["value"].mean() * 100
+        out = {t: f"{v:.1f}" for t, v in by_t.items()}
+        out["AVG"] = f"{by_t.mean():.1f}"
+        return out
+
+    def strategy_gains(self, model: str, protocol: str = "paper") -> pd.DataFrame:
+        """P_U − Rd and P_F − Rd (× 100, paired within seeds, 95 % intervals)."""
+        from harnb import intervals
+
+        d = intervals.strategy_differences(self.boot, model, protocol)
+        if d.empty:
+            return d
+        t = intervals.table(d, value="diff", columns=("ratio", "comparison"), signed=True)
+        return t.rename(index=display_name)
+
+    def leak_gaps(self, model: str) -> pd.DataFrame:
+        """Protocol − paper (× 100, paired within seeds): the isolated leak
+        (``released-matched``) and the released code as it is (``released-code``)."""
+        from harnb import intervals
+
+        d = intervals.protocol_gaps(self.boot, model)
+        if d.empty:
+            return d
+        t = intervals.table(d, value="diff", index=("gap", "target"),
+                            columns=("ratio", "strategy"), signed=True)  # fmt: skip
+        return t.rename(index=display_name)
+
+    def convergence(self) -> pd.DataFrame:
+        """Per model, protocol and strategy: runs, the share whose best step was their last
+        evaluation (the budget ended them), median steps taken and best step."""
+        d = self.results[(self.results["status"] == "ok") & (self.results["strategy"] != "P_0")]
+        if d.empty:
+            return pd.DataFrame()
+        w = d.pivot_table(index=[*grid.CELL_KEYS], columns="metric", values="value")
+        w = w.reset_index()
+        g = w.groupby(["model", "protocol", "strategy"])
+        out = pd.DataFrame(
+            {
+                "runs": g.size(),
+                "best step = last (%)": (g["best_is_last"].mean() * 100).round(1),
+                "median steps": g["steps"].median().round(0).astype(int),
+                "median best step": g["best_step"].median().round(0).astype(int),
+            }
+        )
+        return out.reset_index()
+
+    def single_class_runs(self) -> pd.DataFrame:
+        """Cells whose predictions on some seed's test set are all one class (collapse)."""
+        from harnb.results import confusion_matrix_of
+
+        rows: list[dict] = []
+        if self.confusion.empty:
+            return pd.DataFrame(rows, columns=list(grid.CELL_KEYS))
+        for key, g in self.confusion.groupby(list(grid.CELL_KEYS)):
+            cols = None
+            for r in g.itertuples():
+                _, m = confusion_matrix_of(r)
+                cols = m.sum(0) if cols is None else cols + m.sum(0)
+            if (cols > 0).sum() <= 1:
+                rows.append(dict(zip(grid.CELL_KEYS, key, strict=True)))
+        return pd.DataFrame(rows, columns=list(grid.CELL_KEYS))
+
+
+def _col_order(c: tuple) -> tuple:
+    order = {"P_0": 0, "P_0 union": 1, "Rd": 2, "P_F": 3, "P_U": 4}
+    return (int(c[0]), order.get(c[1], 9))

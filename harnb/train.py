@@ -63,59 +63,151 @@ def seed_host(seed: int) -> None:
     np.random.seed(int(seed))
 
 
+@dataclass(frozen=True)
+class Budget:
+    """How long one training run may go, counted in optimiser steps, with early stopping.
+
+    The run evaluates on its validation windows every ``eval_every`` steps (None: once per pass
+    over the training set), keeps the best checkpoint, and stops once ``patience`` evaluations
+    in a row brought no improvement (None: never early), but not before ``min_steps``; it
+    always stops at ``max_steps`` or after ``max_epochs`` passes over the training set,
+    whichever comes first. A budget that ends runs at their last evaluation measures the
+    budget, not the method: the grid records that fraction.
+    """
+
+    min_steps: int = 0
+    max_steps: int | None = None
+    max_epochs: float | None = None
+    eval_every: int | None = None
+    patience: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_steps is None and self.max_epochs is None:
+            raise ValueError("a Budget needs max_steps or max_epochs")
+        for k in ("min_steps", "max_steps", "eval_every", "patience"):
+            v = getattr(self, k)
+            if v is not None and (int(v) != v or v < (0 if k == "min_steps" else 1)):
+                raise ValueError(f"Budget.{k} must be a positive integer, got {v!r}")
+        if self.max_epochs is not None and self.max_epochs <= 0:
+            raise ValueError(f"Budget.max_epochs must be > 0, got {self.max_epochs!r}")
+
+    def plan(self, n_train: int, batch_size: int) -> tuple[int, int, int]:
+        """(max steps, evaluation interval, min steps) for ``n_train`` windows."""
+        per_epoch = max(1, math.ceil(n_train / batch_size))
+        cap = [c for c in (self.max_steps,) if c is not None]
+        if self.max_epochs is not None:
+            cap.append(max(1, math.ceil(self.max_epochs * per_epoch)))
+        hi = min(cap)
+        every = min(int(self.eval_every or per_epoch), hi)
+        return hi, every, min(int(self.min_steps), hi)
+
+
 @dataclass
 class FitResult:
-    """What one training run returns: per-epoch history and the restored checkpoint."""
+    """What one training run returns: its evaluations and the restored checkpoint.
+
+    ``history`` holds one entry per evaluation: ``step``, training ``loss`` and ``accuracy``
+    (means over the steps since the previous evaluation), ``val_loss``, ``val_accuracy`` and
+    ``seconds`` since the start. The model holds the weights of ``best_step``.
+    """
 
     history: dict[str, list[float]]
-    best_epoch: int  # 1-based; the epoch whose weights the model now holds
+    best_step: int
     best_val_accuracy: float
-    epochs: int
+    steps: int
     seconds: float
     n_train: int
+    stopped: str = "max_steps"  # "patience", "max_steps" or "no_validation"
     meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def best_is_last(self) -> bool:
+        """True when the kept checkpoint is the last evaluation: the budget, not the
+        validation curve, ended the run."""
+        return self.best_step == self.steps and self.stopped != "no_validation"
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serialisable dict (NaN become None)."""
+
+        def clean(v: Any) -> Any:
+            return None if isinstance(v, float) and math.isnan(v) else v
+
         d = asdict(self)
-        d["history"] = {
-            k: [None if (isinstance(v, float) and math.isnan(v)) else v for v in vs]
-            for k, vs in self.history.items()
-        }
-        if isinstance(d["best_val_accuracy"], float) and math.isnan(d["best_val_accuracy"]):
-            d["best_val_accuracy"] = None
+        d["history"] = {k: [clean(v) for v in vs] for k, vs in self.history.items()}
+        d["best_val_accuracy"] = clean(d["best_val_accuracy"])
+        d["best_is_last"] = self.best_is_last
         return d
 
 
-def _best_weights_callback(monitor: str) -> Any:
-    """A callback keeping, in memory, the weights of the epoch with the highest ``monitor``."""
+# --------------------------------------------------------------------------------------------
+# Precise BatchNorm
+# --------------------------------------------------------------------------------------------
+
+
+def _layers_of(model: keras.Model) -> list[Any]:
+    """Every layer of a model, nested models flattened."""
+    out: list[Any] = []
+    for layer in model.layers:
+        out.append(layer)
+        if hasattr(layer, "layers"):
+            out.extend(_layers_of(layer))
+    return out
+
+
+def batch_norm_layers(model: keras.Model) -> list[Any]:
+    """The trainable BatchNormalization layers (the ones whose statistics training changes)."""
     import keras
 
-    class BestWeights(keras.callbacks.Callback):
-        """Like ``ModelCheckpoint(save_best_only=True, mode='max')`` without touching disk."""
+    return [
+        layer
+        for layer in _layers_of(model)
+        if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable
+    ]
 
-        def __init__(self) -> None:
-            super().__init__()
-            self.best = -np.inf
-            self.best_epoch = 0
-            self.weights: list[np.ndarray] | None = None
-            self.epoch_seconds: list[float] = []
-            self._t0 = 0.0
 
-        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-            self._t0 = time.perf_counter()
+def precise_bn(
+    model: keras.Model,
+    X: np.ndarray,
+    max_windows: int = 2048,
+    batch_size: int = 256,
+    seed: int = 0,
+) -> int:
+    """Recompute the population statistics of every trainable BatchNorm layer from ``X``.
 
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            self.epoch_seconds.append(time.perf_counter() - self._t0)
-            v = (logs or {}).get(monitor)
-            if v is None:  # no validation data: the last epoch is the checkpoint
-                self.best_epoch, self.weights = epoch + 1, None
-                return
-            if float(v) > self.best:  # strict: ties keep the earlier epoch, as Keras does
-                self.best, self.best_epoch = float(v), epoch + 1
-                self.weights = [w.copy() for w in self.model.get_weights()]
-
-    return BestWeights()
+    With momentum 0.99 the moving averages of a short run still hold most of their initial
+    values, so a model that trains well predicts one class at inference. Here up to
+    ``max_windows`` training windows go through the model in training mode with dropout and
+    drop path off; batch k sets each layer's momentum to (k-1)/k, so the moving mean and
+    variance become the plain averages of the batch statistics (precise BN, Wu & Johnson
+    2021). Returns the number of windows used (0: the model has no trainable BatchNorm).
+    Eager calls only, so nothing compiled is retraced; backend-neutral.
+    """
+    bns = batch_norm_layers(model)
+    if not bns or len(X) == 0:
+        return 0
+    if len(X) > max_windows:
+        idx = np.sort(np.random.default_rng(seed).choice(len(X), max_windows, replace=False))
+        X = X[idx]
+    X = np.asarray(X, np.float32)
+    drops = [
+        layer for layer in _layers_of(model) if isinstance(getattr(layer, "rate", None), float)
+    ]
+    saved_rates = [layer.rate for layer in drops]
+    saved_momenta = [bn.momentum for bn in bns]
+    try:
+        for layer in drops:
+            layer.rate = 0.0
+        n_batches = math.ceil(len(X) / batch_size)
+        for k in range(n_batches):
+            for bn in bns:
+                bn.momentum = k / (k + 1)
+            model(X[k * batch_size : (k + 1) * batch_size], training=True)
+    finally:
+        for layer, r in zip(drops, saved_rates, strict=True):
+            layer.rate = r
+        for bn, m in zip(bns, saved_momenta, strict=True):
+            bn.momentum = m
+    return len(X)
 
 
 def compile_model(model: keras.Model, lr: float = 5e-4, label_smoothing: float = 0.0) -> None:
@@ -168,6 +260,23 @@ class ModelPool:
         self._models.clear()
 
 
+def predict_outputs(model: keras.Model, X: np.ndarray, batch_size: int) -> np.ndarray:
+    """A model's outputs in fixed-size chunks (the last one padded), so a compiled predict
+    step is traced for one shape only."""
+    n = len(X)
+    if n == 0:
+        return np.empty((0, *model.output_shape[1:]), np.float32)
+    b = min(batch_size, n)
+    out = []
+    for i in range(0, n, b):
+        chunk = X[i : i + b]
+        k = len(chunk)
+        if k < b:
+            chunk = np.concatenate([chunk, np.zeros((b - k, *X.shape[1:]), X.dtype)])
+        out.append(np.asarray(model.predict_on_batch(chunk))[:k])
+    return np.concatenate(out) if out else np.empty((0, int(model.output_shape[-1])))
+
+
 def fit(
     model: keras.Model,
     X: np.ndarray,
@@ -175,22 +284,28 @@ def fit(
     X_val: np.ndarray | None = None,
     y_val: np.ndarray | None = None,
     *,
-    epochs: int,
+    budget: Budget,
     batch_size: int,
     lr: float = 5e-4,
     label_smoothing: float = 0.0,
     seed: int = 0,
-    min_steps: int = 0,
-    max_epochs: int | None = None,
+    precise_bn_windows: int = 2048,
+    eval_batch: int = 512,
     verbose: int = 0,
     compile: bool = True,
+    on_eval: Any = None,
 ) -> FitResult:
-    """Train ``model`` in place and restore the weights of its best validation accuracy.
+    """Train ``model`` in place for the steps ``budget`` allows; restore its best checkpoint.
 
-    ``min_steps`` (CPU profiles only) raises the epoch count of a tiny training set until it
-    gets that many optimiser steps (capped by ``max_epochs``), so a 1 % subset is not trained
-    for only two or three steps; 0 keeps ``epochs`` exactly, as the paper does.
+    Batches of exactly ``min(batch_size, len(X))`` windows are cut from a stream of seeded
+    permutations of the training set (one per pass), so every step has one shape and nothing
+    retraces. Every ``eval_every`` steps, and at the last step, models with BatchNorm get
+    precise statistics from up to ``precise_bn_windows`` training windows (0: off), then the
+    validation accuracy decides the checkpoint (strictly higher wins: ties keep the earlier)
+    and early stopping. Without validation windows the last step is kept.
     ``compile=False`` keeps an already compiled model's optimiser and traced functions.
+    ``on_eval(step, max_steps, val_accuracy, best_step)`` is called after every evaluation
+    (progress reports).
     """
     import keras
 
@@ -200,51 +315,88 @@ def fit(
     seed_host(seed)
     if compile:
         compile_model(model, lr, label_smoothing)
-    steps = math.ceil(len(X) / batch_size)
-    n_epochs = max(int(epochs), math.ceil(min_steps / steps)) if min_steps else int(epochs)
-    if max_epochs is not None:
-        n_epochs = max(int(epochs), min(n_epochs, int(max_epochs)))
-
-    def targets(v: np.ndarray) -> np.ndarray:
-        v = np.asarray(v).astype(np.int64)
-        return keras.utils.to_categorical(v, n_classes) if label_smoothing > 0 else v
-
     X = np.asarray(X, np.float32)
-    yt = targets(y)
-    val = None
-    if X_val is not None and y_val is not None and len(X_val):
-        val = (np.asarray(X_val, np.float32), targets(y_val))
-    cb = _best_weights_callback("val_accuracy")
+    y = np.asarray(y).astype(np.int64)
+    if label_smoothing > 0:
+        yt = keras.utils.to_categorical(y, n_classes).astype(np.float32)
+    else:
+        yt = y
+    has_val = X_val is not None and y_val is not None and len(X_val) > 0
+    if has_val:
+        X_val = np.asarray(X_val, np.float32)
+        y_val = np.asarray(y_val).astype(np.int64)
+    b = min(int(batch_size), len(X))
+    max_steps, every, min_steps = budget.plan(len(X), b)
+    bn = precise_bn_windows if batch_norm_layers(model) else 0
+
     rng = np.random.default_rng(seed)
-    hist: dict[str, list[float]] = {}
+    order = np.empty(0, np.int64)
+    hist: dict[str, list[float]] = {
+        k: [] for k in ("step", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
+    }
+    best, best_step, best_w, since = -np.inf, 0, None, 0
+    losses: list[float] = []
+    accs: list[float] = []
+    stopped = "max_steps" if has_val else "no_validation"
     t0 = time.perf_counter()
-    for e in range(n_epochs):
-        # the epoch's order comes from our seeded generator, not from the backend's global seed
-        perm = rng.permutation(len(X))
-        h = model.fit(
-            X[perm],
-            yt[perm],
-            batch_size=batch_size,
-            epochs=e + 1,
-            initial_epoch=e,
-            validation_data=val,
-            shuffle=False,
-            callbacks=[cb],
-            verbose=verbose,
-        )
-        for k, v in h.history.items():
-            hist.setdefault(k, []).extend(float(x) for x in v)
-    seconds = time.perf_counter() - t0
-    if cb.weights is not None:
-        model.set_weights(cb.weights)
-    hist["epoch_seconds"] = [float(s) for s in cb.epoch_seconds]
+    for step in range(1, max_steps + 1):
+        if len(order) < b:  # the next pass over the training set, in a seeded order
+            order = np.concatenate([order, rng.permutation(len(X))])
+        idx, order = order[:b], order[b:]
+        logs = model.train_on_batch(X[idx], yt[idx], return_dict=True)
+        losses.append(float(logs["loss"]))
+        accs.append(float(logs.get("accuracy", np.nan)))
+        if step % every and step != max_steps:
+            continue
+        if bn:
+            precise_bn(model, X, bn, seed=seed + step)
+        va_loss = va_acc = float("nan")
+        if has_val:
+            p = predict_outputs(model, X_val, eval_batch)
+            va_acc = float(np.mean(p.argmax(-1) == y_val))
+            va_loss = float(-np.mean(np.log(np.clip(p[np.arange(len(p)), y_val], 1e-7, 1.0))))
+        for k, v in (
+            ("step", step),
+            ("loss", float(np.mean(losses))),
+            ("accuracy", float(np.mean(accs))),
+            ("val_loss", va_loss),
+            ("val_accuracy", va_acc),
+            ("seconds", time.perf_counter() - t0),
+        ):
+            hist[k].append(float(v))
+        losses, accs = [], []
+        if verbose:
+            print(f"step {step}/{max_steps}: loss {hist['loss'][-1]:.4f}, val_acc {va_acc:.4f}")
+        if not has_val:
+            best_step = step
+        elif va_acc > best:
+            best, best_step, since = va_acc, step, 0
+            best_w = [w.copy() for w in model.get_weights()]
+        else:
+            since += 1
+        if on_eval is not None:
+            on_eval(step, max_steps, va_acc, best_step)
+        if not has_val:
+            continue
+        if budget.patience is not None and since >= budget.patience and step >= min_steps:
+            stopped = "patience"
+            break
+    if best_w is not None:
+        model.set_weights(best_w)
     return FitResult(
         history=hist,
-        best_epoch=int(cb.best_epoch),
-        best_val_accuracy=float(cb.best) if np.isfinite(cb.best) else float("nan"),
-        epochs=n_epochs,
-        seconds=seconds,
+        best_step=int(best_step),
+        best_val_accuracy=float(best) if np.isfinite(best) else float("nan"),
+        steps=int(hist["step"][-1]) if hist["step"] else 0,
+        seconds=time.perf_counter() - t0,
         n_train=len(X),
+        stopped=stopped,
+        meta={
+            "batch_size": b,
+            "eval_every": every,
+            "max_steps": max_steps,
+            "precise_bn_windows": int(bn),
+        },  # fmt: skip
     )
 
 
@@ -252,8 +404,8 @@ def predict_labels(model: keras.Model, X: np.ndarray, batch_size: int = 512) -> 
     """Arg-max class of every window."""
     if len(X) == 0:
         return np.empty(0, dtype=np.int64)
-    p = model.predict(np.asarray(X, np.float32), batch_size=batch_size, verbose=0)
-    return np.asarray(p).argmax(-1).astype(np.int64)
+    p = predict_outputs(model, np.asarray(X, np.float32), batch_size)
+    return p.argmax(-1).astype(np.int64)
 
 
 def pretrain(
@@ -265,8 +417,10 @@ def pretrain(
     profile: Profile,
     seed: int = 0,
     verbose: int = 0,
+    on_eval: Any = None,
 ) -> tuple[keras.Model, FitResult]:
-    """Build ``model_name`` and train it on the sources (profile's pre-training settings)."""
+    """Build ``model_name`` and train it on the sources, early-stopped on the sources'
+    validation subjects (the profile's pre-training budget)."""
     from harnb import models
     from harnb.config import N_CLASSES
 
@@ -278,12 +432,15 @@ def pretrain(
         y,
         X_val,
         y_val,
-        epochs=profile.pretrain_epochs,
+        budget=profile.pretrain_budget,
         batch_size=profile.pretrain_batch,
         lr=profile.lr,
         label_smoothing=profile.label_smoothing,
         seed=seed,
+        precise_bn_windows=profile.precise_bn_windows,
+        eval_batch=profile.eval_batch,
         verbose=verbose,
+        on_eval=on_eval,
     )
     res.meta.update(model=model_name, phase="pretrain", seed=seed, profile=profile.name)
     return model, res
@@ -303,9 +460,12 @@ def finetune(
 ) -> tuple[keras.Model, FitResult | None]:
     """Fine-tune a fresh copy of ``pretrained`` with ``strategy`` (Rd, P_F, P_U); P_0 = as is.
 
-    The pre-trained model itself is never modified, so one pre-training serves every strategy,
-    ratio and seed. With a :class:`ModelPool`, the compiled model of an earlier run with the
-    same strategy is reused (the returned model is then overwritten by the next run).
+    ``X`` are windows for Rd and P_U. For P_F they may be windows (trained through the frozen
+    model) or the frozen extractor's cached features (:func:`harnb.models.frozen_features`),
+    recognised by their 2-D shape: then only the head (:func:`harnb.models.feature_head`) is
+    trained, which gives the same model at a fraction of the cost. The pre-trained model is
+    never modified, so one pre-training serves every strategy, ratio and seed. With a
+    :class:`ModelPool`, the compiled model of an earlier run with the same strategy is reused.
     """
     from harnb import models
     from harnb.config import N_CLASSES
@@ -314,36 +474,43 @@ def finetune(
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {STRATEGIES}")
     if strategy == "P_0":
         return pretrained, None
-    model = models.finetune_variant(strategy, pretrained, n_classes=N_CLASSES, seed=seed)
+    on_features = strategy == "P_F" and np.ndim(X) == 2
+    if on_features:
+        model = models.feature_head(pretrained, n_classes=N_CLASSES, seed=seed)
+    else:
+        model = models.finetune_variant(strategy, pretrained, n_classes=N_CLASSES, seed=seed)
     do_compile = True
     if pool is not None:
         try:
             arch: object = models.arch_of(pretrained)
         except Exception:  # a model harnb.models does not know: never share its pool slot
             arch = id(pretrained)
-        model, do_compile = pool.take((strategy, arch), model, profile.lr)
+        key = (strategy, arch, "features" if on_features else "windows")
+        model, do_compile = pool.take(key, model, profile.lr)
     res = fit(
         model,
         X,
         y,
         X_val,
         y_val,
-        epochs=profile.finetune_epochs,
+        budget=profile.finetune_budget,
         batch_size=profile.finetune_batch,
         lr=profile.lr,
         label_smoothing=0.0,
         seed=seed,
-        min_steps=profile.finetune_min_steps,
-        max_epochs=profile.finetune_max_epochs,
+        precise_bn_windows=profile.precise_bn_windows,
+        eval_batch=profile.eval_batch,
         verbose=verbose,
         compile=do_compile,
     )
-    res.meta.update(strategy=strategy, phase="finetune", seed=seed, profile=profile.name)
+    res.meta.update(
+        strategy=strategy, phase="finetune", seed=seed, profile=profile.name, features=on_features
+    )
     return model, res
 
 
 def save_history(result: FitResult, path: str | os.PathLike[str]) -> Path:
-    """Write a run's history as JSON (everything) and CSV (one row per epoch), atomically."""
+    """Write a run's history as JSON (everything) and CSV (one row per evaluation), atomically."""
     import pandas as pd
 
     p = Path(path)
@@ -354,7 +521,9 @@ def save_history(result: FitResult, path: str | os.PathLike[str]) -> Path:
     os.replace(tmp, p.with_name(p.name + ".json"))
     n = max((len(v) for v in result.history.values()), default=0)
     df = pd.DataFrame({k: v + [np.nan] * (n - len(v)) for k, v in result.history.items()})
-    df.insert(0, "epoch", np.arange(1, n + 1))
+    if "step" in df:
+        df["step"] = df["step"].astype("Int64")
+        df = df[["step", *(c for c in df.columns if c != "step")]]
     tmp_csv = p.with_name(f".{p.name}.{os.getpid()}.csv.tmp")
     df.to_csv(tmp_csv, index=False)
     os.replace(tmp_csv, p.with_name(p.name + ".csv"))

@@ -8,7 +8,7 @@ import pytest
 from test_splits import synth_store
 from test_train import fake_models  # noqa: F401  (fixture)
 
-from harnb import grid, profiles, train
+from harnb import grid, profiles, results, train
 
 SPEC = {
     "A": (5, [0, 3, 5], 12),
@@ -21,7 +21,10 @@ SPEC = {
 def env(tmp_path, monkeypatch, fake_models):  # noqa: F811
     monkeypatch.setenv("HARNB_DATA", str(tmp_path / "data"))
     prof = profiles.get_profile("ci").with_(
-        models=("tiny",), pretrain_epochs=1, finetune_epochs=1, pretrain_batch=64
+        models=("tiny",),
+        pretrain_budget=train.Budget(max_epochs=1),
+        finetune_budget=train.Budget(max_steps=4, eval_every=2),
+        pretrain_batch=64,
     )
     return prof, synth_store(SPEC, seed=1), tmp_path / "res.csv"
 
@@ -107,7 +110,7 @@ def test_truncated_last_line_is_tolerated(env):
     assert len(df) == 2 * len(grid.METRICS)
     # the damaged fragment stays on its own line and the new rows parse
     lines = out.read_text().splitlines()
-    assert sum(1 for ln in lines[1:] if not grid._TS.match(ln.rsplit(",", 1)[-1])) == 1
+    assert sum(1 for ln in lines[1:] if not results._TS.match(ln.rsplit(",", 1)[-1])) == 1
 
 
 @pytest.mark.parametrize(
@@ -161,15 +164,17 @@ def test_cross_dataset_matrix_resumes(env, monkeypatch):
 def test_profiles():
     for name in ("ci", "cpu", "full"):
         p = profiles.get_profile(name)
-        assert p.name == name and p.pretrain_epochs >= 1
+        assert p.name == name and p.pretrain_budget.plan(1000, 64)[0] >= 1
     full = profiles.get_profile("full")
-    assert (full.pretrain_epochs, full.finetune_epochs) == (200, 200)
+    assert full.pretrain_budget == full.finetune_budget == train.Budget(max_epochs=200)
+    assert full.finetune_budget.plan(6400, 64) == (20000, 100, 0)  # 200 epochs, one eval each
     assert (full.pretrain_batch, full.finetune_batch, full.lr) == (128, 64, 5e-4)
-    assert full.finetune_min_steps == 0
     with pytest.raises(ValueError, match="unknown profile"):
         profiles.get_profile("gpu-huge")
     ci = profiles.get_profile("ci")
     assert ci.max_windows_per_dataset and ci.max_windows_per_dataset <= 2000
+    cpu = profiles.get_profile("cpu")
+    assert cpu.pretrain_per_seed and cpu.finetune_budget.patience
 
 
 def test_subsample_store_keeps_subjects():
@@ -205,19 +210,18 @@ def test_cli_arguments_reach_run_grid(monkeypatch):
     _ = np  # keep numpy imported for fixtures' sake
 
 
-def test_read_published_merges_files_by_glob(tmp_path):
-    """Chapter 5 renders every committed run matching a glob; a later file's row wins."""
-    committed = grid.read_results(grid.config.REPO_ROOT / "data/results/cpu_hart.csv")
-    assert not committed.empty
-    a = committed[committed["target"] == "UCI"]
-    b = committed[committed["target"] != "UCI"].copy()
+def test_read_published_merges_files_by_glob(env, tmp_path):
+    """Chapter 5 renders every results file matching a glob; a later file's row wins."""
+    prof, store, out = env
+    made = small_grid(prof, store, out, strategies=["P_0"], ratios=[0], seeds=[0, 1])
+    a = made[made["seed"] == 0]
+    b = made[made["seed"] == 1]
     a.to_csv(tmp_path / "run_a.csv", index=False)
     b.to_csv(tmp_path / "run_b.csv", index=False)
     (tmp_path / "other.txt").write_text("not a results file")
     df, files = grid.read_published(tmp_path / "run_*.csv")
     assert [f.name for f in files] == ["run_a.csv", "run_b.csv"]
-    assert len(df) == len(committed)
-    assert set(df["target"]) == set(committed["target"])
+    assert len(df) == len(made)
     # the same cell in a later file replaces the earlier one
     c = a.iloc[[0]].copy()
     c["value"] = -1.0
@@ -227,11 +231,81 @@ def test_read_published_merges_files_by_glob(tmp_path):
     hit = df[
         (df[list(grid.CELL_KEYS)] == key[list(grid.CELL_KEYS)]).all(axis=1)
         & (df["metric"] == key["metric"])
-        & (df["profile"] == key["profile"])
     ]
     assert hit["value"].tolist() == [-1.0]
+    # a confusion file matching the glob is not mistaken for results
+    results.confusion_path(out).rename(tmp_path / "run_d.confusion.csv")
+    df, files = grid.read_published(tmp_path / "run_*.csv")
+    assert "run_d.confusion.csv" not in [f.name for f in files]
+    # two configurations of one cell across files: refused, naming both hashes
+    d = a.copy()
+    d["config"] = "0123456789ab"
+    d.to_csv(tmp_path / "run_e.csv", index=False)
+    with pytest.raises(results.MixedConfigurations, match="0123456789ab"):
+        grid.read_published(tmp_path / "run_*.csv")
     empty, files = grid.read_published(tmp_path / "none_*.csv")
     assert empty.empty and files == []
-    # a relative pattern is taken from the repository root
-    df, files = grid.read_published("data/results/cpu_*.csv")
-    assert files and files[0].parent == grid.config.REPO_ROOT / "data" / "results"
+
+
+def test_one_configuration_per_cell(env, monkeypatch):
+    prof, store, out = env
+    kw = dict(strategies=["P_0", "P_U"], ratios=[0, 70])
+    df = small_grid(prof, store, out, **kw)
+    assert df["config"].nunique() == 1 and len(df["config"].iloc[0]) == 12
+    # another budget is another configuration: the file is refused, nothing is trained
+    other = prof.with_(finetune_budget=train.Budget(max_steps=6, eval_every=2))
+    with monkeypatch.context() as mp:
+        mp.setattr(train, "pretrain", lambda *a, **k: pytest.fail("trained"))
+        with pytest.raises(ValueError, match="another configuration"):
+            small_grid(other, store, out, **kw)
+    # resuming with the same configuration skips every cell
+    n = out.read_text().count("\n")
+    small_grid(prof, store, out, **kw)
+    assert out.read_text().count("\n") == n
+    # replace_stale drops the old rows and reruns them under the new configuration
+    df2 = small_grid(other, store, out, replace_stale=True, **kw)
+    assert df2["config"].nunique() == 1 and df2["config"].iloc[0] != df["config"].iloc[0]
+    assert len(df2) == len(df)
+    # a file that mixes two configurations of one cell cannot be read
+    text = out.read_text().splitlines()
+    row = text[1].replace(df2["config"].iloc[0], "feedfacecafe")
+    out.write_text("\n".join([*text, row]) + "\n")
+    with pytest.raises(results.MixedConfigurations, match="feedfacecafe"):
+        grid.read_results(out)
+    # any setting that changes numbers changes the hash; the t-SNE size does not
+    dk = grid.data_key(store)
+    h = grid.config_hash(prof, "paper", dk)
+    assert grid.config_hash(prof.with_(lr=1e-3), "paper", dk) != h
+    assert grid.config_hash(prof.with_(max_val_windows=7), "paper", dk) != h
+    assert grid.config_hash(prof, "released-code", dk) != h
+    assert grid.config_hash(prof, "paper", "otherdata") != h
+    assert grid.config_hash(prof, "paper", dk, norm_as_released=True) != h
+    assert grid.config_hash(prof.with_(tsne_max=1), "paper", dk) == h
+
+
+def test_pretraining_shared_by_protocols_and_confusion_counts(env, monkeypatch):
+    prof, store, out = env
+    calls = []
+    real = train.pretrain
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(train, "pretrain", counting)
+    df = small_grid(
+        prof, store, out, protocols=list(grid.PROTOCOLS), strategies=["P_0", "P_F"],
+        ratios=[0, 70],
+    )  # fmt: skip
+    assert len(calls) == 1  # one pre-training for (target, model, seed), all three protocols
+    assert set(df["protocol"]) == set(grid.PROTOCOLS) and (df["status"] == "ok").all()
+    conf = grid.read_confusion(results.confusion_path(out))
+    assert set(conf["protocol"]) == set(grid.PROTOCOLS)
+    from harnb import intervals
+
+    f1 = df[df.metric == "macro_f1"].set_index(list(grid.CELL_KEYS))["value"]
+    for key, g in conf.groupby(list(grid.CELL_KEYS)):
+        classes, total = intervals.summed_confusion(g)
+        assert intervals.macro_f1_from_confusion(total, classes) == pytest.approx(f1[key])
+    steps = df[(df.metric == "steps") & (df.strategy == "P_F")]["value"]
+    assert (steps > 0).all()

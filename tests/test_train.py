@@ -48,7 +48,17 @@ def fake_models_module() -> types.ModuleType:
         new.get_layer("conv").trainable = strategy != "P_F"
         return new
 
+    def frozen_features(pretrained):
+        return keras.Model(pretrained.inputs, pretrained.get_layer("features").output)
+
+    def feature_head(pretrained, n_classes=10, seed=None):
+        if seed is not None:
+            keras.utils.set_random_seed(seed)
+        inp = keras.Input((4,))
+        return keras.Model(inp, keras.layers.Dense(n_classes, activation="softmax")(inp))
+
     m.build, m.feature_extractor, m.finetune_variant = build, feature_extractor, finetune_variant
+    m.frozen_features, m.feature_head = frozen_features, feature_head
     return m
 
 
@@ -74,42 +84,87 @@ def test_best_checkpoint_is_restored():
     X, y = toy_data(200)
     Xv, yv = toy_data(60, seed=1)
     m = tiny_model()
-    res = train.fit(m, X, y, Xv, yv, epochs=6, batch_size=32, lr=5e-3, seed=0)
+    budget = train.Budget(max_steps=42, eval_every=6)
+    res = train.fit(m, X, y, Xv, yv, budget=budget, batch_size=32, lr=5e-3, seed=0)
     acc = res.history["val_accuracy"]
-    assert res.best_epoch == int(np.argmax(acc)) + 1  # first maximum, like ModelCheckpoint
+    assert res.history["step"] == [6.0 * k for k in range(1, 8)]
+    assert res.best_step == res.history["step"][int(np.argmax(acc))]  # first maximum
     assert res.best_val_accuracy == pytest.approx(max(acc))
-    # the model now holds the best epoch's weights: its val accuracy equals the best one
+    # the model now holds the best evaluation's weights: its val accuracy equals the best one
     got = evaluate.accuracy(yv, train.predict_labels(m, Xv))
     assert got == pytest.approx(max(acc), abs=1e-6)
-    assert len(res.history["epoch_seconds"]) == 6 and res.n_train == 200
+    assert res.steps == 42 and res.n_train == 200
+    assert res.best_is_last == (res.best_step == 42)
 
 
 def test_fit_is_deterministic_for_a_seed_and_label_smoothing_works():
     X, y = toy_data(120)
     Xv, yv = toy_data(40, seed=1)
+    budget = train.Budget(max_steps=8, eval_every=4)
     ws = []
     for _ in range(2):
         m = tiny_model(seed=3)
-        train.fit(m, X, y, Xv, yv, epochs=2, batch_size=32, seed=7)
+        train.fit(m, X, y, Xv, yv, budget=budget, batch_size=32, seed=7)
         ws.append(m.get_weights())
     for a, b in zip(*ws, strict=True):
         np.testing.assert_array_equal(a, b)
     m = tiny_model(seed=3)
-    r = train.fit(m, X, y, Xv, yv, epochs=1, batch_size=32, seed=7, label_smoothing=0.1)
+    r = train.fit(m, X, y, Xv, yv, budget=budget, batch_size=32, seed=7, label_smoothing=0.1)
     assert 0 <= r.history["val_accuracy"][0] <= 1
 
 
-def test_min_steps_lengthens_tiny_sets_only():
-    X, y = toy_data(40)
-    r = train.fit(tiny_model(), X, y, epochs=1, batch_size=32, seed=0, min_steps=6, max_epochs=4)
-    assert r.epochs == 3  # 2 steps per epoch → 3 epochs for 6 steps
-    r = train.fit(tiny_model(), X, y, epochs=1, batch_size=32, seed=0, min_steps=60, max_epochs=4)
-    assert r.epochs == 4
-    assert r.best_epoch == 4  # no validation: the last epoch is kept
+def test_early_stopping_patience_min_and_max_steps():
+    X, y = toy_data(64)
+    Xv, yv = toy_data(40, seed=1)
+    # lr 0: the validation accuracy never improves after the first evaluation
+    b = train.Budget(min_steps=10, max_steps=100, eval_every=2, patience=2)
+    r = train.fit(tiny_model(), X, y, Xv, yv, budget=b, batch_size=32, lr=0.0, seed=0)
+    assert r.stopped == "patience" and r.best_step == 2
+    assert r.steps == 10  # patience ran out at step 6, but min_steps holds it to 10
+    assert not r.best_is_last
+    b = train.Budget(max_steps=100, max_epochs=3, patience=50)
+    r = train.fit(tiny_model(), X, y, Xv, yv, budget=b, batch_size=32, seed=0)
+    assert r.steps == 6 and r.history["step"] == [2.0, 4.0, 6.0]  # 3 epochs of 2 steps
+    assert r.stopped == "max_steps"
+    r = train.fit(tiny_model(), X, y, budget=train.Budget(max_steps=5), batch_size=32, seed=0)
+    assert r.best_step == 5 and r.stopped == "no_validation" and not r.best_is_last
+    # a training set smaller than the batch trains on whole-set batches
+    r = train.fit(tiny_model(), X[:10], y[:10], Xv, yv, budget=b, batch_size=32, seed=0)
+    assert r.meta["batch_size"] == 10 and r.steps == 3
+    with pytest.raises(ValueError, match="max_steps or max_epochs"):
+        train.Budget()
+    with pytest.raises(ValueError, match="patience"):
+        train.Budget(max_steps=10, patience=0)
+
+
+def test_precise_bn_sets_population_statistics():
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8, 3))
+    x = keras.layers.Dropout(0.5)(inp)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    x = keras.layers.GlobalAveragePooling1D(name="features")(x)
+    m = keras.Model(inp, keras.layers.Dense(2, activation="softmax", name="head")(x))
+    X = np.random.default_rng(0).normal(3.0, 2.0, size=(600, 8, 3)).astype(np.float32)
+    n = train.precise_bn(m, X, max_windows=512, batch_size=128, seed=0)
+    assert n == 512
+    bn = m.get_layer("bn")
+    used = X[np.sort(np.random.default_rng(0).choice(600, 512, replace=False))]
+    # dropout off: the statistics are the plain average of the batch moments of the inputs
+    chunks = [used[i : i + 128].reshape(-1, 3) for i in range(0, 512, 128)]
+    mean = np.mean([c.mean(0) for c in chunks], 0)
+    var = np.mean([c.var(0) for c in chunks], 0)
+    np.testing.assert_allclose(np.asarray(bn.moving_mean), mean, rtol=1e-4)
+    np.testing.assert_allclose(np.asarray(bn.moving_variance), var, rtol=1e-3)
+    assert bn.momentum == 0.99 and m.layers[1].rate == 0.5  # restored
+    bn.trainable = False  # frozen BatchNorm (P_F) keeps its statistics
+    assert train.precise_bn(m, X) == 0
 
 
 def test_finetune_strategies_and_p0(fake_models, tmp_path):
-    prof = get_profile("ci").with_(finetune_epochs=1, pretrain_epochs=1)
+    prof = get_profile("ci").with_(
+        finetune_budget=train.Budget(max_steps=4, eval_every=2),
+        pretrain_budget=train.Budget(max_steps=4),
+    )
     X, y = toy_data(160)
     Xv, yv = toy_data(40, seed=1)
     pre, _ = train.pretrain("tiny", X, y, Xv, yv, prof, seed=0)
@@ -118,14 +173,18 @@ def test_finetune_strategies_and_p0(fake_models, tmp_path):
     assert m0 is pre and r0 is None
     for s in ("Rd", "P_F", "P_U"):
         m, r = train.finetune(s, pre, X[:30], y[:30], Xv, yv, prof, seed=1)
-        assert m is not pre and r.n_train == 30
+        assert m is not pre and r.n_train == 30 and r.steps == 4
+    feats = fake_models.frozen_features(pre).predict(X[:30], verbose=0)
+    fv = fake_models.frozen_features(pre).predict(Xv, verbose=0)
+    m, r = train.finetune("P_F", pre, feats, y[:30], fv, yv, prof, seed=1)
+    assert r.meta["features"] and m.input_shape == (None, 4)
     for a, b in zip(before, pre.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)  # the pre-trained model is never modified
     with pytest.raises(ValueError, match="strategy"):
         train.finetune("P_X", pre, X, y, Xv, yv, prof)
     p = train.save_history(r, tmp_path / "h")
     assert train.load_history(p)["history"]["loss"]
-    assert (tmp_path / "h.csv").read_text().startswith("epoch,")
+    assert (tmp_path / "h.csv").read_text().startswith("step,")
 
 
 def test_macro_f1_over_target_classes_vs_union():
@@ -144,7 +203,7 @@ def test_macro_f1_over_target_classes_vs_union():
 
 
 def test_model_pool_reuses_compiled_model(fake_models):
-    prof = get_profile("ci").with_(finetune_epochs=1)
+    prof = get_profile("ci").with_(finetune_budget=train.Budget(max_epochs=1))
     X, y = toy_data(96)
     Xv, yv = toy_data(32, seed=1)
     pre = fake_models.build("tiny", seed=0)

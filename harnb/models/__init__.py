@@ -55,14 +55,17 @@ __all__ = [
     "STRATEGIES",
     "arch_of",
     "attach_head",
+    "compose_frozen",
     "build",
     "copy_model",
     "count_params",
     "feature_dim",
     "feature_extractor",
+    "feature_head",
     "finetune_variant",
     "flops",
     "flops_by_layer",
+    "frozen_features",
     "size_table",
 ]
 
@@ -183,6 +186,55 @@ def finetune_variant(
         for layer in extractor.layers:
             layer.trainable = False
     return attach_head(extractor, n_classes, seed=seed)
+
+
+def _feature_layer(model: keras.Model) -> tuple[object, float]:
+    """The tensor the frozen extractor's features are read from, and the Dropout rate on it.
+
+    Where the ``features`` layer is a Dropout (HART, MobileHART, DeepConvLSTM), features are
+    read before it and the rate travels with the head, so a head trained on cached features is
+    regularised as the frozen model's is; ISPL's features layer is its global pooling.
+    """
+    feat = model.get_layer(FEATURES)
+    if isinstance(feat, keras.layers.Dropout):
+        return feat.input, float(feat.rate)
+    return feat.output, 0.0
+
+
+def frozen_features(pretrained: keras.Model) -> keras.Model:
+    """The pre-trained extractor as an inference-only model: windows → features for P_F.
+
+    P_F never changes the extractor, so its features of a target's windows can be computed
+    once and every P_F run then trains only :func:`feature_head` on them.
+    """
+    arch = arch_of(pretrained)
+    tensor, _ = _feature_layer(pretrained)
+    return keras.Model(pretrained.input, tensor, name=arch + "_frozen")
+
+
+def feature_head(pretrained: keras.Model, n_classes: int = 10, seed: int | None = None):
+    """P_F's trainable part on cached features: [Dropout(rate)] → fresh head.
+
+    The head is drawn exactly as :func:`finetune_variant` draws P_F's head for the same
+    ``seed``, so :func:`compose_frozen` of the two gives the P_F model.
+    """
+    arch = arch_of(pretrained)
+    tensor, rate = _feature_layer(pretrained)
+    kwargs = {"kernel_initializer": ispl.INIT, "l2": ispl.L2} if arch == "ispl" else {}
+    with seeded(seed):
+        head = head_layer(check_n_classes(n_classes), **kwargs)
+    inp = keras.Input(shape=(int(tensor.shape[-1]),), name="frozen_features")
+    x = keras.layers.Dropout(rate, name=FEATURES)(inp) if rate > 0 else inp
+    return keras.Model(inp, head(x), name=arch)
+
+
+def compose_frozen(pretrained: keras.Model, head_model: keras.Model) -> keras.Model:
+    """The whole P_F classifier: a copy of ``pretrained``'s extractor with the trained head of
+    ``head_model`` (from :func:`feature_head`), taking windows."""
+    n_classes = int(head_model.output_shape[-1])
+    model = finetune_variant("P_F", pretrained, n_classes=n_classes)
+    _head_of(model).set_weights(_head_of(head_model).get_weights())
+    return model
 
 
 def count_params(model: keras.Model) -> int:
