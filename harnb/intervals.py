@@ -237,7 +237,7 @@ def fmt_interval(mean: float, lo: float, hi: float, scale: float = 100.0, signed
 def table(
     tidy: pd.DataFrame,
     value: str = "mean",
-    index: str = "target",
+    index: str | Sequence[str] = "target",
     columns: Sequence[str] = ("ratio", "strategy"),
     signed: bool = False,
 ) -> pd.DataFrame:
@@ -248,9 +248,17 @@ def table(
         fmt_interval(m, lo, hi, signed=signed)
         for m, lo, hi in zip(tidy[value], tidy["lo"], tidy["hi"], strict=True)
     ])  # fmt: skip
-    out = t.pivot_table(index=index, columns=list(columns), values="cell", aggfunc="first")
-    order = [d for d in (*config.DATASETS, "AVG") if d in out.index]
-    order += [d for d in out.index if d not in order]
+    idx = [index] if isinstance(index, str) else list(index)
+    out = t.pivot_table(index=idx, columns=list(columns), values="cell", aggfunc="first")
+    from harnb.splits import PROTOCOLS
+
+    rank = {d: i for i, d in enumerate((*config.DATASETS, "AVG", *PROTOCOLS))}
+
+    def key(v: object) -> tuple:
+        parts = v if isinstance(v, tuple) else (v,)
+        return tuple((rank.get(p, -1), str(p)) for p in parts)
+
+    order = sorted(out.index, key=key)
     strat = {s: i for i, s in enumerate(("P_0", "Rd", "P_F", "P_U"))}
     cols = sorted(
         out.columns,

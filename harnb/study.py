@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from harnb import folds, grid, paper
+from harnb import folds, grid, intervals, paper
 from harnb.profiles import Profile, get_profile
 from harnb.store import WindowStore
 
@@ -92,7 +92,7 @@ def side_by_side(ours: pd.DataFrame, model: str) -> pd.DataFrame:
         ref[(0, "P_0")] = np.nan
     ref = ref.reindex(columns=ours.columns)
     blocks = []
-    for t in [*targets, "AVG"]:
+    for t in [*targets, *(["AVG"] if "AVG" in ours.index else [])]:
         o = ours.loc[[t]].assign(source="ours")
         p = (
             ref.loc[[t]].map(lambda v: "" if pd.isna(v) else f"{v:.1f}").assign(source="paper")
@@ -212,7 +212,7 @@ class Published:
     """Committed results (every file matching a glob), their confusion counts and bootstrap."""
 
     def __init__(self, pattern: str, n_boot: int = 2000) -> None:
-        from harnb import intervals, results
+        from harnb import results
 
         self.results, self.files = grid.read_published(pattern)
         confs = [results.read_confusion(results.confusion_path(f)) for f in self.files]
@@ -261,7 +261,6 @@ class Published:
     def table(self, model: str, protocol: str = "paper") -> pd.DataFrame:
         """Tables III–V/VII layout with 95 % intervals, the paper's same-target values under
         ours, and the 0 % column also on the paper's union-of-labels metric."""
-        from harnb import intervals
 
         tidy = intervals.cell_intervals(self.boot, model, protocol)
         if tidy.empty:
@@ -288,7 +287,6 @@ class Published:
 
     def strategy_gains(self, model: str, protocol: str = "paper") -> pd.DataFrame:
         """P_U − Rd and P_F − Rd (× 100, paired within seeds, 95 % intervals)."""
-        from harnb import intervals
 
         d = intervals.strategy_differences(self.boot, model, protocol)
         if d.empty:
@@ -299,7 +297,6 @@ class Published:
     def leak_gaps(self, model: str) -> pd.DataFrame:
         """Protocol − paper (× 100, paired within seeds): the isolated leak
         (``released-matched``) and the released code as it is (``released-code``)."""
-        from harnb import intervals
 
         d = intervals.protocol_gaps(self.boot, model)
         if d.empty:

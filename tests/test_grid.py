@@ -309,3 +309,33 @@ def test_pretraining_shared_by_protocols_and_confusion_counts(env, monkeypatch):
         assert intervals.macro_f1_from_confusion(total, classes) == pytest.approx(f1[key])
     steps = df[(df.metric == "steps") & (df.strategy == "P_F")]["value"]
     assert (steps > 0).all()
+
+
+def test_chapter5_renders_intervals_gaps_and_convergence(env):
+    """study.Published: Tables with intervals beside the paper, paired gaps, convergence."""
+    from harnb import study
+
+    prof, store, out = env
+    for t in ("A", "B"):
+        small_grid(
+            prof, store, out, targets=[t], protocols=["paper", "released-matched"],
+            strategies=["P_0", "Rd", "P_F", "P_U"], ratios=[0, 10], seeds=[0, 1],
+        )  # fmt: skip
+    pub = study.Published(str(out), n_boot=200)
+    assert pub.models == ["tiny"] and len(pub.boot.cells()) == 2 * 2 * 4
+    tidy = study.intervals.cell_intervals(pub.boot, "tiny", "paper")
+    assert set(tidy["target"]) == {"A", "B", "AVG"}
+    assert (tidy["lo"] <= tidy["mean"] + 1e-12).all() and (tidy["mean"] <= tidy["hi"] + 1e-12).all()
+    wide = study.intervals.table(tidy)
+    assert wide.loc["AVG", (10, "P_U")].count("[") == 1 and "nan" not in wide.to_string().lower()
+    gains = study.intervals.strategy_differences(pub.boot, "tiny")
+    assert set(gains["comparison"]) == {"P_U − Rd", "P_F − Rd"} and (gains["seeds"] == 2).all()
+    gaps = study.intervals.protocol_gaps(pub.boot, "tiny")
+    assert set(gaps["gap"]) == {"released-matched"} and "AVG" in set(gaps["target"])
+    conv = pub.convergence()
+    assert set(conv["strategy"]) == {"Rd", "P_F", "P_U"} and (conv["runs"] == 4 * 2 // 2).all()
+    assert conv["best step = last (%)"].between(0, 100).all()
+    summary = pub.summary()
+    assert set(summary["protocol"]) == {"paper", "released-matched"}
+    assert summary["configuration"].str.len().min() == 12
+    assert study.display_name("MobiAct") == "MobiFall (9 subj.)"
