@@ -5,7 +5,8 @@ every ``--eval-every`` steps, no early stopping so both take every step) on the 
 of the mirror (paper protocol, ``--ratio`` % subset), after one untimed warm-up run each (the
 first run traces the compiled step). The features of the target's windows are computed once
 per (pre-trained model, target, protocol) and shared by every P_F run of that fold (4 ratios x
-3 seeds in the cpu profile); their one-off cost is printed beside the per-run times. The
+ratios of one protocol in the cpu profile, where each seed has its own pre-training); their
+one-off cost is printed beside the per-run times. The
 pre-trained weights are random: timing does not depend on their values.
 
     HARNB_MIRROR=../shared/datasets .venv/bin/python bench/bench_pf.py [--model hart] [--steps 200]
@@ -72,8 +73,8 @@ def main() -> None:
     print(f"  through the frozen model: {f:8.2f} s per run (runs: {times['frozen']})")
     print(f"  on cached features:       {c:8.3f} s per run (runs: {times['cached']})")
     print(f"  one-off features of the {len(cache.index)} target windows: {t_feat:.1f} s")
-    print(f"  speed-up per P_F run: {f / c:.0f}x; with the features' cost spread over 12 runs: "
-          f"{f / (c + t_feat / 12):.0f}x")  # fmt: skip
+    print(f"  speed-up per P_F run: {f / c:.0f}x; with the features' cost spread over the 4 "
+          f"runs that share them: {f / (c + t_feat / 4):.0f}x")  # fmt: skip
 
 
 if __name__ == "__main__":
