@@ -204,7 +204,11 @@ def test_cli_arguments_reach_run_grid(monkeypatch):
     )  # fmt: skip
     assert grid.run_from_args(args) == 0
     assert seen["protocols"] == ["paper", "released-code"] and seen["ratios"] == [0, 1]
+    assert seen["replace_stale"] is False
     assert seen["profile"] == "cpu" and seen["out"] == "x.csv" and seen["models"] == ["hart"]
+    args = p.parse_args(["--protocol", "released-matched", "--replace-stale", "--no-progress"])
+    assert grid.run_from_args(args) == 0
+    assert seen["protocols"] == ["released-matched"] and seen["replace_stale"] is True
     bad = p.parse_args(["--profile", "nope"])
     assert grid.run_from_args(bad) == 2
     _ = np  # keep numpy imported for fixtures' sake
