@@ -201,9 +201,6 @@ def check_single_config(df: pd.DataFrame, where: str = "results") -> None:
         )
 
 
-load_results = read_results
-
-
 def read_published(pattern: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Path]]:
     """All results files matching ``pattern`` (a path or glob, relative to the repository), merged.
 
