@@ -231,6 +231,10 @@ def run_grid(
     targets_ = list(targets or prof.targets or present)
     for t in targets_:
         if t not in present:
+            from harnb import datasets
+
+            if t in datasets.names():
+                datasets.check_lodo(t)  # a dataset with its own classes: say why, not "absent"
             raise ValueError(f"target {t!r} has no windows in the store (present: {present})")
     if len(present) < 2:
         raise ValueError("LODO needs at least two datasets in the store")
