@@ -438,7 +438,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             norm_as_released=args.norm_as_released,
         )
     except ValueError as e:
-        print(f"harnb run: {e}", file=sys.stderr)
+        print(f"harnb run: error: {e}", file=sys.stderr)
         return 2
     n_err = int(((df["status"] == "error") & (df["profile"] == prof.name)).sum()) if len(df) else 0
     for m in sorted(set(df["model"])) if len(df) else []:

@@ -225,11 +225,12 @@ def test_mobiact_has_no_public_url(tmp_path: Path, data: Path) -> None:
 def test_fetch_cli(mirror: Path, data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert F.fetch_cli(["UCI", "--mirror", str(mirror), "--quiet"]) == 0
     assert "UCI:" in capsys.readouterr().out
-    assert F.fetch_cli(["MobiAct", "--mirror", str(mirror), "--quiet"]) == 1
-    assert "by request" in capsys.readouterr().err
+    assert F.fetch_cli(["MobiAct", "--mirror", str(mirror), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("harnb data fetch: error: MobiAct") and "by request" in err
     assert F.fetch_cli(["--mirror", str(mirror), "--quiet"]) == 0  # all: the rest is skipped
     assert "MotionSense:" in capsys.readouterr().out
-    assert F.fetch_cli(["Nope", "--quiet"]) == 1
+    assert F.fetch_cli(["Nope", "--quiet"]) == 2
     assert "valid choices" in capsys.readouterr().err
 
 
