@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_train import fake_models  # noqa: F401  (fixture)
 
 from harnb import config, preprocess
 from harnb import datasets as D
@@ -101,8 +102,19 @@ GOOD = _rows(5)
         (GOOD[:3] + ["40,0,0,1,0,0,0,walk"] + GOOD[4:], 5, "not after the previous"),
         (GOOD[:2] + ["40,0,0,1,0,0,0,run"] + GOOD[3:], 4, "label 'run' is not in"),
         (GOOD[:2] + ["40,0,0,1,0,0"] + GOOD[3:], 4, "expected 8 fields, found 6"),
+        (GOOD[:4] + ["80,0,0,1,0,0,0"], 6, "expected 8 fields, found 7"),
+        (GOOD[:1] + ["20,0,0,1,0,0,0,walk,9"] + GOOD[2:], 3, "expected 8 fields, found 9"),
     ],
-    ids=["not-a-number", "empty", "nan", "non-monotonic", "label", "short-row"],
+    ids=[
+        "not-a-number",
+        "empty",
+        "nan",
+        "non-monotonic",
+        "label",
+        "short-row",
+        "no-label",
+        "long-row",
+    ],  # fmt: skip
 )
 def test_bad_row_names_file_and_line(tmp_path: Path, rows: list[str], line: int, match: str):
     root = _bad(tmp_path / "ds", rows)
@@ -281,3 +293,42 @@ def test_export_add_windows_round_trip_on_motionsense(
     st = WindowStore.concat([ours, others])  # the original loader's windows as a source
     sp = lodo_split(st, "MotionSense_csv", "paper", seed=0)
     assert len(sp.target_test) > 0 and set(st.dataset[sp.target_test]) == {"MotionSense_csv"}
+
+
+def _noisy_rows(n: int, label: str, seed: int, t0: float = 0.0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 6)) * 0.1 + [0, 0, 1, 0, 0, 0]
+    return [
+        f"{t0 + 20 * i:.0f},{','.join(f'{v:.5f}' for v in row)},{label}" for i, row in enumerate(x)
+    ]
+
+
+def test_added_folders_are_lodo_target_and_source_in_run_grid(
+    tmp_path: Path,
+    data: Path,
+    fake_models,  # noqa: F811
+) -> None:
+    """`harnb run`'s path: the added datasets are found, windowed, split and fine-tuned on."""
+    from harnb import grid, profiles, train
+
+    for name, seed in (("MyHAR", 0), ("Other", 10)):
+        subjects = [f"s{i}" for i in range(1, 5)]
+        files = {
+            f"{s}/a.csv": _noisy_rows(260, "walk", seed + i)
+            + _noisy_rows(260, "sit", 100 + seed + i, 9000)
+            for i, s in enumerate(subjects)
+        }
+        meta = _meta(name=name, subjects=subjects)
+        D.add_folder(write_folder(tmp_path / name, meta=meta, files=files))
+    prof = profiles.get_profile("ci").with_(
+        models=("tiny",),
+        pretrain_budget=train.Budget(max_epochs=1),
+        finetune_budget=train.Budget(max_steps=4, eval_every=2),
+        pretrain_batch=64,
+    )
+    df = grid.run_grid(
+        prof, tmp_path / "res.csv", targets=["MyHAR"], protocols=["paper"],
+        strategies=["P_0", "P_U"], ratios=[0, 70], seeds=[0], progress=False,
+    )  # fmt: skip
+    assert (df["status"] == "ok").all(), df["error"].unique()
+    assert set(df["target"]) == {"MyHAR"} and set(df["strategy"]) == {"P_0", "P_U"}

@@ -162,6 +162,10 @@ def read_meta(folder_or_file: str | os.PathLike[str]) -> FolderMeta:
             "+ gravity, with the Android sign: +9.81 m/s² on z lying face up)",
         )
     subjects = doc["subjects"]
+    if isinstance(subjects, list):  # ids written as numbers are folder names all the same
+        subjects = [
+            str(s) if isinstance(s, int) and not isinstance(s, bool) else s for s in subjects
+        ]
     if (
         not isinstance(subjects, list)
         or not subjects
@@ -266,6 +270,9 @@ def read_csv(path: Path, meta: FolderMeta) -> tuple[np.ndarray, np.ndarray, np.n
     if dup:
         raise _err(path, 1, f"column(s) {', '.join(dup)} appear more than once")
     body = raw.rstrip()  # trailing blank lines are not rows
+    bad_line = _wrong_field_count(body, len(header))
+    if bad_line is not None:
+        raise _err(path, *bad_line)
     num = COLUMNS[:7]
     try:
         df = pd.read_csv(
@@ -300,6 +307,9 @@ def read_csv(path: Path, meta: FolderMeta) -> tuple[np.ndarray, np.ndarray, np.n
             f"timestamp {float(x[i, 0])!r} is not after the previous row's {float(x[i - 1, 0])!r}: "
             "timestamps must strictly increase within a recording",
         )
+    empty = df["label"].isna().to_numpy() | (df["label"].to_numpy(str) == "")
+    if empty.any():
+        raise _err(path, int(np.flatnonzero(empty)[0]) + 2, "label is empty")
     lab = df["label"].to_numpy(str)
     uniq, inv = np.unique(lab, return_inverse=True)
     index = meta.label_index()
@@ -316,6 +326,25 @@ def read_csv(path: Path, meta: FolderMeta) -> tuple[np.ndarray, np.ndarray, np.n
     acc = x[:, 1:4] * ACC_UNITS[meta.acc_unit]
     gyro = x[:, 4:7] * GYRO_UNITS[meta.gyro_unit]
     return t, acc, gyro, codes
+
+
+def _wrong_field_count(body: bytes, n: int) -> tuple[int, str] | None:
+    """The first line whose number of fields is not ``n``, counted without parsing (fast).
+
+    Files with quoted fields are left to the CSV reader (a quoted comma is not a separator).
+    """
+    if b'"' in body:
+        return None
+    b = np.frombuffer(body, np.uint8)
+    nl = np.flatnonzero(b == 10)
+    cum = np.r_[0, np.cumsum(b == 44)]
+    starts, ends = np.r_[0, nl + 1], np.r_[nl, len(b)]
+    fields = cum[ends] - cum[starts] + 1
+    bad = np.flatnonzero(fields != n)
+    if not len(bad):
+        return None
+    k = int(bad[0])
+    return k + 1, f"expected {n} fields, found {int(fields[k])}"
 
 
 def _scan_error(
