@@ -88,6 +88,7 @@ def _cmd_export_csv(args: argparse.Namespace) -> int:
         citation=info.citation if info else "",
         terms=info.terms if info else "",
         subjects=args.subjects,
+        derived_from=name,
         progress=sys.stderr.isatty(),
     )
     print(out)

@@ -559,11 +559,10 @@ def load_windows(
         raise ValueError("no dataset to load: none is available (see harnb.fetch)")
     for n in names:
         _check_name(n)
-    if len(names) > 1:  # own-class labels would mean other classes than the union's
-        from harnb.datasets import check_lodo
+    if len(names) > 1:  # no own-class labels, no recordings twice (an export and its source)
+        from harnb.datasets import _user
 
-        for n in names:
-            check_lodo(n)
+        _user.check_together(names)
     return WindowStore.concat([build_windows(n, cfg, progress=progress) for n in names])
 
 

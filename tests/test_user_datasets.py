@@ -274,6 +274,9 @@ def test_export_add_windows_round_trip_on_motionsense(
     meta = csvfolder.read_meta(out)
     assert meta.name == "MotionSense_csv" and meta.subjects == ("1", "2", "3")
     assert "MotionSense_csv" in D.available()
+    assert meta.derived_from == "MotionSense"
+    with pytest.raises(DatasetError, match="holds recordings of MotionSense"):
+        preprocess.load_windows(["MotionSense", "MotionSense_csv"], progress=False)
     ours = preprocess.build_windows("MotionSense_csv", progress=False)
     recs = [r for r in D.load("MotionSense") if r.subject in ("1", "2", "3", "4", "5")]
     # the folder's order: subject folder, then file name

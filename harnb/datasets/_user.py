@@ -43,6 +43,7 @@ class UserDataset:
     fingerprint: Callable[[], str] | None = None
     device: str = ""
     position: str = ""
+    derived_from: str = ""
 
     def describe(self) -> str:
         """Where the dataset comes from, in a few words."""
@@ -98,6 +99,7 @@ def registered() -> dict[str, UserDataset]:
             folder=Path(e["folder"]),
             device=e.get("device", ""),
             position=e.get("position", ""),
+            derived_from=e.get("derived_from", ""),
         )
     out.update(_CODE)
     return out
@@ -147,6 +149,7 @@ def add_folder(folder: str | os.PathLike[str], replace: bool = False) -> tuple[U
         "own_classes": meta.own_classes,
         "device": meta.device,
         "position": meta.position,
+        "derived_from": meta.derived_from,
     }
     _write_registry(entries)
     counts: dict[str, int] = {}
@@ -280,6 +283,31 @@ def missing_folder_message(ds: UserDataset, folder: Path) -> str:
         f"folder back, run `harnb data add NEW_FOLDER --replace`, or `harnb data remove "
         f"{ds.name}`"
     )
+
+
+def check_together(names: list[str] | tuple[str, ...]) -> None:
+    """DatasetError when datasets that cannot share a store are loaded together.
+
+    Two reasons: a dataset with its own classes (its label indices mean other activities),
+    and a dataset exported from another one in the list (the same recordings twice: as LODO
+    target and source, the target would leak into pre-training).
+    """
+    if len(names) < 2:
+        return
+    reg = registered()
+    for n in names:
+        ds = reg.get(n)
+        if ds is None:
+            continue
+        if ds.own_classes:
+            raise DatasetError(own_classes_message(ds.name, ds.classes))
+        if ds.derived_from and ds.derived_from in names:
+            rest = " ".join(x for x in names if x != ds.derived_from)
+            raise DatasetError(
+                f"{ds.name} holds recordings of {ds.derived_from} (it was exported from it): "
+                "loading both would put a LODO target's recordings among its sources; choose "
+                f"one, e.g. `harnb run --datasets {rest}`"
+            )
 
 
 def own_classes_message(name: str, classes: tuple[str, ...]) -> str:

@@ -50,7 +50,15 @@ GYRO_UNITS = {"rad/s": 1.0, "deg/s": math.pi / 180.0}
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
 _SUBJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _REQUIRED = ("format", "name", "device", "position", "rate_hz", "units", "subjects", "labels")
-_OPTIONAL = ("full_name", "citation", "terms", "classes", "acc_includes_gravity", "notes")
+_OPTIONAL = (
+    "full_name",
+    "citation",
+    "terms",
+    "classes",
+    "acc_includes_gravity",
+    "derived_from",
+    "notes",
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,9 @@ class FolderMeta:
     ``labels`` maps each label written in the CSV files to a class name, or to None (those
     samples are dropped, like the six datasets' activities outside the union). ``own_classes``
     is True when the classes are the user's own rather than the 10-class union; then
-    ``classes`` lists them in label-index order.
+    ``classes`` lists them in label-index order. ``derived_from`` names a dataset holding the
+    same recordings (an export): the two are never loaded together, which would put a LODO
+    target's recordings among its sources.
     """
 
     name: str
@@ -77,6 +87,7 @@ class FolderMeta:
     full_name: str = ""
     citation: str = ""
     terms: str = ""
+    derived_from: str = ""
 
     def label_index(self) -> dict[str, int]:
         """CSV label -> class index (-1 = dropped)."""
@@ -133,7 +144,7 @@ def read_meta(folder_or_file: str | os.PathLike[str]) -> FolderMeta:
     name = doc["name"]
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise bad("name", "must be a letter then up to 39 letters, digits, '_' or '-'")
-    for k in ("device", "position", "full_name", "citation", "terms", "notes"):
+    for k in ("device", "position", "full_name", "citation", "terms", "derived_from", "notes"):
         if k in doc and not isinstance(doc[k], str):
             raise bad(k, "must be a string")
     rate = doc["rate_hz"]
@@ -220,6 +231,7 @@ def read_meta(folder_or_file: str | os.PathLike[str]) -> FolderMeta:
         full_name=doc.get("full_name", ""),
         citation=doc.get("citation", ""),
         terms=doc.get("terms", ""),
+        derived_from=doc.get("derived_from", ""),
     )
 
 
@@ -436,12 +448,14 @@ def export_csv(
     citation: str = "",
     terms: str = "",
     subjects: Sequence[str] | None = None,
+    derived_from: str = "",
     progress: bool = False,
 ) -> Path:
     """Write recordings in the CSV folder format (SI units, union class names as labels).
 
     The folder is written under a temporary name and renamed into place, so a crash never
-    leaves a folder that validates. ``subjects`` keeps only those subject ids. Returns ``out``.
+    leaves a folder that validates. ``subjects`` keeps only those subject ids; ``derived_from``
+    names the dataset the recordings come from (recorded, so the two never load together).
     """
     out = Path(out).expanduser().resolve()
     if out.exists() and any(out.iterdir()):
@@ -481,6 +495,7 @@ def export_csv(
             "full_name": full_name,
             "citation": citation,
             "terms": terms,
+            **({"derived_from": derived_from} if derived_from else {}),
             "device": ", ".join(sorted({r.device for r in recs})),
             "position": ", ".join(sorted({r.position for r in recs})),
             "rate_hz": float(recs[0].nominal_rate),
