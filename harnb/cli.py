@@ -68,7 +68,12 @@ def _cmd_list(args: argparse.Namespace) -> int:
     for name in datasets.names():
         ds = _user.get(name) if name not in datasets.REGISTRY else None
         where = ds.describe() if ds else "paper dataset"
-        state = "available" if name in avail else ("own classes" if ds else "not fetched")
+        if name in avail:
+            state = "available"
+        elif ds is None:
+            state = "not fetched"
+        else:
+            state = "own classes" if ds.own_classes else "folder gone"
         print(f"{name:<16} {state:<12} {where}")
     return 0
 

@@ -438,6 +438,8 @@ def run_from_args(args: argparse.Namespace) -> int:
             norm_as_released=args.norm_as_released,
         )
     except ValueError as e:
+        if getattr(args, "debug", False):  # `harnb --debug run ...`: the traceback
+            raise
         print(f"harnb run: error: {e}", file=sys.stderr)
         return 2
     n_err = int(((df["status"] == "error") & (df["profile"] == prof.name)).sum()) if len(df) else 0
