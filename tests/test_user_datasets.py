@@ -178,7 +178,8 @@ def test_add_registers_persistently_and_windows_are_cached(tmp_path: Path, data:
     other = write_folder(tmp_path / "other")
     with pytest.raises(ValueError, match="--replace"):
         D.add_folder(other)
-    assert main(["data", "add", str(other), "--replace"]) == 0
+    assert main(["data", "add", str(other / csvfolder.META), "--replace"]) == 0  # the file alone
+    assert D.locate("MyHAR") == other.resolve()
     assert main(["data", "remove", "MyHAR"]) == 0 and "MyHAR" not in D.names()
     assert cached.is_dir()
 
