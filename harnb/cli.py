@@ -53,20 +53,20 @@ def _cmd_add(args: argparse.Namespace) -> int:
 
 
 def _cmd_remove(args: argparse.Namespace) -> int:
-    from harnb.datasets import _user
+    from harnb.datasets import added
 
-    folder = _user.remove(args.name)
+    folder = added.remove(args.name)
     print(f"{args.name}: forgotten (its folder {folder} is left as it is)")
     return 0
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
     from harnb import datasets
-    from harnb.datasets import _user
+    from harnb.datasets import added
 
     avail = set(datasets.available())
     for name in datasets.names():
-        ds = _user.get(name) if name not in datasets.REGISTRY else None
+        ds = added.get(name) if name not in datasets.REGISTRY else None
         where = ds.describe() if ds else "paper dataset"
         if name in avail:
             state = "available"

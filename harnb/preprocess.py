@@ -368,13 +368,13 @@ def _check_name(name: str) -> None:
 
 def _loader_files(name: str) -> list[Path]:
     """Source files of the dataset's loader: its module, plus the package and the contract."""
-    from harnb.datasets import _user, base
+    from harnb.datasets import added, base
 
     pkg = Path(base.__file__).parent
     files = {pkg / "__init__.py", pkg / "base.py", *pkg.glob("_*.py")}  # + shared parsers
-    ds = _user.get(name) if name not in DATASETS else None
+    ds = added.get(name) if name not in DATASETS else None
     if ds is not None:  # an added folder (the CSV reader) or a loader registered in code
-        files.update(_user.source_files(ds))
+        files.update(added.source_files(ds))
         return sorted(f for f in files if f.exists())
     own = [pkg / f"{c}.py" for c in (name.lower(), name) if (pkg / f"{c}.py").exists()]
     # Unknown layout: be conservative, any loader change invalidates the cache.
@@ -560,9 +560,9 @@ def load_windows(
     for n in names:
         _check_name(n)
     if len(names) > 1:  # no own-class labels, no recordings twice (an export and its source)
-        from harnb.datasets import _user
+        from harnb.datasets import added
 
-        _user.check_together(names)
+        added.check_together(names)
     return WindowStore.concat([build_windows(n, cfg, progress=progress) for n in names])
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from harnb import config
-from harnb.datasets import _user
+from harnb.datasets import added
 from harnb.datasets._registry import REGISTRY, DatasetInfo, Table1Row
 from harnb.datasets._store import MANIFEST, check_name, locate_in, missing_message, read_manifest
 from harnb.datasets.base import (
@@ -65,7 +65,7 @@ _MODULES = {
 
 def names() -> tuple[str, ...]:
     """Every dataset name harnb knows here: the paper's six, then the added and registered ones."""
-    return (*config.DATASETS, *_user.registered())
+    return (*config.DATASETS, *added.registered())
 
 
 def register(
@@ -87,7 +87,7 @@ def register(
     keyed by the content of the files under ``root``, or by ``fingerprint()``. A dataset with
     its own ``classes`` can be windowed and fine-tuned on, but not be a LODO target or source.
     """
-    _user.register(
+    added.register(
         name, load, root=root, fingerprint=fingerprint,
         classes=tuple(classes) if classes is not None else None,
         device=device, position=position, replace=replace,
@@ -96,25 +96,25 @@ def register(
 
 def unregister(name: str) -> None:
     """Forget a dataset registered in code."""
-    _user.unregister(name)
+    added.unregister(name)
 
 
 def add_folder(folder: str | Path, replace: bool = False) -> dict:
     """Validate a CSV dataset folder and remember it (``harnb data add``); returns a summary."""
-    return _user.add_folder(folder, replace=replace)[1]
+    return added.add_folder(folder, replace=replace)[1]
 
 
 def classes(name: str) -> tuple[str, ...]:
     """The class names a dataset's labels index: the union, or an added dataset's own."""
-    ds = _user.get(check_name(name))
+    ds = added.get(check_name(name))
     return ds.classes if ds is not None else config.CLASSES
 
 
 def check_lodo(name: str) -> None:
     """DatasetError when ``name`` cannot take part in LODO (it has classes of its own)."""
-    ds = _user.get(check_name(name))
+    ds = added.get(check_name(name))
     if ds is not None and ds.own_classes:
-        raise DatasetError(_user.own_classes_message(ds.name, ds.classes))
+        raise DatasetError(added.own_classes_message(ds.name, ds.classes))
 
 
 def _in_mirror(name: str, mirror: Path | None) -> Path | None:
@@ -132,7 +132,7 @@ def locate(name: str, fetch: bool = True) -> Path:
     fetched first (``fetch=False`` turns that off): the user set the mirror to be used.
     """
     name = check_name(name)
-    ds = _user.get(name)
+    ds = added.get(name)
     if ds is not None:
         folder = ds.folder or ds.root
         if folder is None:
@@ -159,9 +159,9 @@ def load(name: str, root: Path | None = None, **options: object) -> list[Recordi
     with instructions.
     """
     name = check_name(name)
-    ds = _user.get(name)
+    ds = added.get(name)
     if ds is not None:
-        return _user.load(ds, Path(root) if root is not None else None, **options)
+        return added.load(ds, Path(root) if root is not None else None, **options)
     if root is None:
         root = locate(name)
     else:
@@ -190,7 +190,7 @@ def available(mirror: Path | None = None) -> list[str]:
             pass
         if _in_mirror(name, mirror):
             out.append(name)
-    for name, ds in _user.registered().items():
+    for name, ds in added.registered().items():
         folder = ds.folder or ds.root
         if not ds.own_classes and (folder is None or folder.is_dir()):
             out.append(name)
@@ -204,9 +204,9 @@ def fingerprint(name: str, root: Path | None = None) -> str:
     hash when there is one (it covers the bytes) or else each file's mtime. Stat-only: cheap.
     """
     name = check_name(name)
-    ds = _user.get(name)
+    ds = added.get(name)
     if ds is not None:
-        return _user.fingerprint(ds, Path(root) if root is not None else None)
+        return added.fingerprint(ds, Path(root) if root is not None else None)
     root = locate(name) if root is None else Path(root)
     if not root.is_dir():
         raise DatasetMissing(missing_message(name, root, f"no folder {root}"))

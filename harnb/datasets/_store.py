@@ -24,9 +24,9 @@ def check_name(name: str) -> str:
 
     Datasets added with ``harnb data add`` or :func:`harnb.datasets.register` count too.
     """
-    from harnb.datasets import _user
+    from harnb.datasets import added
 
-    extra = list(_user.registered())
+    extra = list(added.registered())
     for k in [*REGISTRY, *extra]:
         if k.lower() == str(name).lower():
             return k
