@@ -78,6 +78,11 @@ def fetch_one(
 ) -> Path:
     """Fetch and extract one dataset; see :func:`fetch`."""
     name = check_name(name)
+    if name not in REGISTRY:  # added with `harnb data add` or registered in code
+        raise DatasetError(
+            f"{name} is not one of the paper's datasets but your own: there is nothing to "
+            "fetch; it is read from where it was added (`harnb data list`)"
+        )
     info = REGISTRY[name]
     target = dest / name
     if not force and read_manifest(target) is not None:
@@ -349,8 +354,9 @@ def _swap_into_place(tmp: Path, target: Path, force: bool) -> None:
 def fetch_cli(argv: list[str]) -> int:
     """``harnb data fetch [NAMES] [--mirror DIR] [--dest DIR] [--force] [--quiet]``.
 
-    Exit status 1 if a named dataset cannot be had or any archive is corrupt; without names,
-    datasets that are neither in the mirror nor downloadable are reported and skipped.
+    Exit status 2 if a named dataset cannot be had or any archive is corrupt (one
+    ``harnb data fetch: error:`` line each, then how to obtain it); without names, datasets that
+    are neither in the mirror nor downloadable are reported and skipped.
     """
     ap = argparse.ArgumentParser(
         prog="harnb data fetch",
@@ -375,9 +381,12 @@ def fetch_cli(argv: list[str]) -> int:
             print(f"{check_name(n)}: {p[check_name(n)]}")
         except DatasetMissing as e:
             # without names, "fetch what can be had": unobtainable datasets are not an error
-            print(f"{n}: {'skipped' if not a.names else 'FAILED'}\n{e}", file=sys.stderr)
-            rc = rc or (1 if a.names else 0)
+            if a.names:
+                print(f"harnb data fetch: error: {e}", file=sys.stderr)
+                rc = 2
+            else:
+                print(f"{n}: skipped\n{e}", file=sys.stderr)
         except (DatasetError, ValueError) as e:  # corrupt archives always fail the command
-            print(f"{n}: FAILED\n{e}", file=sys.stderr)
-            rc = 1
+            print(f"harnb data fetch: error: {n}: {e}", file=sys.stderr)
+            rc = 2
     return rc

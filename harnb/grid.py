@@ -231,6 +231,10 @@ def run_grid(
     targets_ = list(targets or prof.targets or present)
     for t in targets_:
         if t not in present:
+            from harnb import datasets
+
+            if t in datasets.names():
+                datasets.check_lodo(t)  # a dataset with its own classes: say why, not "absent"
             raise ValueError(f"target {t!r} has no windows in the store (present: {present})")
     if len(present) < 2:
         raise ValueError("LODO needs at least two datasets in the store")
@@ -434,7 +438,9 @@ def run_from_args(args: argparse.Namespace) -> int:
             norm_as_released=args.norm_as_released,
         )
     except ValueError as e:
-        print(f"harnb run: {e}", file=sys.stderr)
+        if getattr(args, "debug", False):  # `harnb --debug run ...`: the traceback
+            raise
+        print(f"harnb run: error: {e}", file=sys.stderr)
         return 2
     n_err = int(((df["status"] == "error") & (df["profile"] == prof.name)).sum()) if len(df) else 0
     for m in sorted(set(df["model"])) if len(df) else []:

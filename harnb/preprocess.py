@@ -106,7 +106,9 @@ class PreprocessConfig:
             raise ValueError(f"max_gap_rel must be > 1 (median steps), got {self.max_gap_rel!r}")
         if self.label_rule not in ("previous", "nearest"):
             raise ValueError(f"label_rule must be 'previous' or 'nearest', got {self.label_rule!r}")
-        unknown = set(self.loader_options) - set(DATASETS)
+        from harnb.datasets import names
+
+        unknown = set(self.loader_options) - set(names())
         if unknown:
             raise ValueError(f"loader_options for unknown datasets {sorted(unknown)}")
 
@@ -355,16 +357,25 @@ def window_segments(
 
 
 def _check_name(name: str) -> None:
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
+    from harnb.datasets import names
+
+    if name not in names():
+        raise ValueError(
+            f"unknown dataset {name!r}; known datasets: {', '.join(names())} (add your own "
+            "with `harnb data add FOLDER`)"
+        )
 
 
 def _loader_files(name: str) -> list[Path]:
     """Source files of the dataset's loader: its module, plus the package and the contract."""
-    from harnb.datasets import base
+    from harnb.datasets import added, base
 
     pkg = Path(base.__file__).parent
     files = {pkg / "__init__.py", pkg / "base.py", *pkg.glob("_*.py")}  # + shared parsers
+    ds = added.get(name) if name not in DATASETS else None
+    if ds is not None:  # an added folder (the CSV reader) or a loader registered in code
+        files.update(added.source_files(ds))
+        return sorted(f for f in files if f.exists())
     own = [pkg / f"{c}.py" for c in (name.lower(), name) if (pkg / f"{c}.py").exists()]
     # Unknown layout: be conservative, any loader change invalidates the cache.
     files.update(own[:1] or pkg.glob("*.py"))
@@ -548,6 +559,10 @@ def load_windows(
         raise ValueError("no dataset to load: none is available (see harnb.fetch)")
     for n in names:
         _check_name(n)
+    if len(names) > 1:  # no own-class labels, no recordings twice (an export and its source)
+        from harnb.datasets import added
+
+        added.check_together(names)
     return WindowStore.concat([build_windows(n, cfg, progress=progress) for n in names])
 
 

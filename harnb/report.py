@@ -51,7 +51,7 @@ def prepare_data(
         info = datasets.REGISTRY[name]
         status, where, note = "missing", "", ""
         try:
-            where = str(datasets.locate(name))
+            where = str(datasets.locate(name, fetch=False))  # fetched below, quietly
             status = "ready"
         except DatasetError:
             if mirror is not None and any((mirror / f).exists() for f in info.mirror_files):

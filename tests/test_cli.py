@@ -27,9 +27,12 @@ def test_unknown_dataset_is_refused(tmp_path, monkeypatch) -> None:
     assert main(["data", "fetch", "NotADataset"]) != 0
 
 
-def test_unknown_chapter_is_refused() -> None:
-    with pytest.raises(ValueError, match="01_datasets"):
-        main(["book", "--chapters", "99", "--no-execute"])
+def test_unknown_chapter_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["book", "--chapters", "99", "--no-execute"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("harnb book: error: unknown chapter") and "01_datasets" in err
+    with pytest.raises(ValueError, match="01_datasets"):  # --debug: the exception itself
+        main(["--debug", "book", "--chapters", "99", "--no-execute"])
 
 
 def test_entry_point_runs() -> None:

@@ -437,6 +437,12 @@ def test_half_extracted_folder_is_not_trusted(
     assert D.available() == ["MotionSense"]
     fp = D.fingerprint("MotionSense")
     p.write_text(p.read_text() + "2,1,1,1,1,1,1,1,1,1,1,1,1\n")  # size no longer matches
-    with pytest.raises(DatasetMissing, match="manifest"):
+    # the message names the changed file and the fix, not a "half-finished extraction"
+    with pytest.raises(DatasetMissing, match="changed since extraction") as e:
+        D.locate("MotionSense")
+    assert rel in str(e.value) and "fetch --force MotionSense" in str(e.value)
+    assert "half-finished" not in str(e.value)
+    p.unlink()
+    with pytest.raises(DatasetMissing, match="deleted since extraction"):
         D.locate("MotionSense")
     assert D.fingerprint("MotionSense", root=root) != fp

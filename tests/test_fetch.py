@@ -225,9 +225,34 @@ def test_mobiact_has_no_public_url(tmp_path: Path, data: Path) -> None:
 def test_fetch_cli(mirror: Path, data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert F.fetch_cli(["UCI", "--mirror", str(mirror), "--quiet"]) == 0
     assert "UCI:" in capsys.readouterr().out
-    assert F.fetch_cli(["MobiAct", "--mirror", str(mirror), "--quiet"]) == 1
-    assert "by request" in capsys.readouterr().err
+    assert F.fetch_cli(["MobiAct", "--mirror", str(mirror), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("harnb data fetch: error: MobiAct") and "by request" in err
     assert F.fetch_cli(["--mirror", str(mirror), "--quiet"]) == 0  # all: the rest is skipped
     assert "MotionSense:" in capsys.readouterr().out
-    assert F.fetch_cli(["Nope", "--quiet"]) == 1
+    assert F.fetch_cli(["Nope", "--quiet"]) == 2
     assert "valid choices" in capsys.readouterr().err
+
+
+def test_first_use_fetches_from_the_mirror(
+    mirror: Path, data: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fresh data folder with HARNB_MIRROR set: `harnb data windows` fetches, not fails."""
+    from harnb.cli import main
+
+    monkeypatch.setenv("HARNB_MIRROR", str(mirror))
+    assert main(["data", "windows", "UCI"]) == 0
+    assert "fetching it from" in capsys.readouterr().err
+    assert (data / "raw" / "UCI" / ".harnb-manifest.json").is_file()
+    with pytest.raises(DatasetMissing, match="no folder"):
+        D.locate("MotionSense", fetch=False)  # only on use: nothing else was fetched
+    assert D.locate("MotionSense") == data / "raw" / "MotionSense"
+
+
+def test_changed_file_is_named(mirror: Path, data: Path) -> None:
+    F.fetch(["UCI"], mirror=mirror, progress=False)
+    f = data / "raw" / "UCI" / "HAPT Data Set" / "RawData" / "labels.txt"
+    f.write_text(f.read_text() + "1 1 5 1 2\n")
+    with pytest.raises(DatasetMissing, match="labels.txt changed since extraction") as e:
+        D.locate("UCI")
+    assert "half-finished" not in str(e.value) and "harnb data fetch --force UCI" in str(e.value)

@@ -20,11 +20,20 @@ MANIFEST_VERSION = 1
 
 
 def check_name(name: str) -> str:
-    """The registry's spelling of ``name`` (case-insensitive), or ValueError naming the choices."""
-    for k in REGISTRY:
+    """The registry's spelling of ``name`` (case-insensitive), or ValueError naming the choices.
+
+    Datasets added with ``harnb data add`` or :func:`harnb.datasets.register` count too.
+    """
+    from harnb.datasets import added
+
+    extra = list(added.registered())
+    for k in [*REGISTRY, *extra]:
         if k.lower() == str(name).lower():
             return k
-    raise ValueError(f"unknown dataset {name!r}; valid choices: {', '.join(config.DATASETS)}")
+    raise ValueError(
+        f"unknown dataset {name!r}; valid choices: {', '.join([*config.DATASETS, *extra])}"
+        " (add your own with `harnb data add FOLDER`)"
+    )
 
 
 def read_manifest(folder: Path) -> dict | None:
@@ -32,23 +41,42 @@ def read_manifest(folder: Path) -> dict | None:
 
     Checks presence and size of every listed file (cheap: stat only), not their content.
     """
+    doc, _ = check_manifest(folder)
+    return doc
+
+
+def check_manifest(folder: Path) -> tuple[dict | None, str]:
+    """The manifest (or None) and, when it is not trusted, why, in words a user can act on.
+
+    The reasons tell a half-finished extraction (no complete manifest) from a file that was
+    changed or deleted after a complete one: they call for different fixes.
+    """
     m = folder / MANIFEST
     try:
         doc = json.loads(m.read_text())
     except (OSError, ValueError):
-        return None
+        return None, "incomplete"
     if not isinstance(doc, dict) or doc.get("complete") is not True:
-        return None
+        return None, "incomplete"
     files = doc.get("files")
     if not isinstance(files, dict) or doc.get("version") != MANIFEST_VERSION:
-        return None
+        return None, "incomplete"
     for rel, meta in files.items():
         try:
-            if (folder / rel).stat().st_size != meta["size"]:
-                return None
-        except (OSError, KeyError, TypeError):
-            return None
-    return doc
+            size = (folder / rel).stat().st_size
+        except FileNotFoundError:
+            return None, f"{folder / rel} was deleted since extraction"
+        except OSError as e:
+            return None, f"{folder / rel} cannot be read ({e})"
+        try:
+            want = int(meta["size"])
+        except (KeyError, TypeError, ValueError):
+            return None, "incomplete"
+        if size != want:
+            return None, (
+                f"{folder / rel} changed since extraction ({size} bytes, {want} when extracted)"
+            )
+    return doc, ""
 
 
 def content_hash(files: dict[str, dict]) -> str:
@@ -83,7 +111,13 @@ def locate_in(name: str, raw: Path) -> Path:
     folder = raw / name
     if not folder.is_dir():
         raise DatasetMissing(missing_message(name, folder, f"no folder {folder}"))
-    if read_manifest(folder) is None:
+    doc, why = check_manifest(folder)
+    if doc is None and why != "incomplete":
+        raise DatasetMissing(
+            f"{name}: {why}; run `harnb data fetch --force {name}` to extract it again from "
+            "its archive, or pass root= to load() to read your edited copy as it is"
+        )
+    if doc is None:
         raise DatasetMissing(
             missing_message(
                 name,
