@@ -91,8 +91,11 @@ def export_pretraining(
         path = folds.history_path(t, model, ps, prof, dkey)
         if not path.exists():
             if skip_missing:
-                print(f"harnb publish: no pre-training history of {model}/{t}/seed {ps} here; "
-                      "skipped", file=sys.stderr)
+                print(
+                    f"harnb publish: no pre-training history of {model}/{t}/seed {ps} here; "
+                    "skipped",
+                    file=sys.stderr,
+                )
                 continue
             raise FileNotFoundError(
                 f"no pre-training history for {model}, target {t}, seed {ps} at {path}: "
@@ -145,8 +148,10 @@ def export_embeddings(
         weights = Path(str(folds.pretrained_path(t, model, ps, prof, dkey)) + ".weights.h5")
         if not weights.exists():
             if skip_missing:
-                print(f"harnb publish: no pre-trained weights of {model}/{t}/seed {ps} here; "
-                      "skipped", file=sys.stderr)
+                print(
+                    f"harnb publish: no pre-trained weights of {model}/{t}/seed {ps} here; skipped",
+                    file=sys.stderr,
+                )
                 continue
             raise FileNotFoundError(
                 f"no pre-trained weights for {model}, target {t}, seed {ps} at {weights}: "

@@ -18,7 +18,10 @@ from pathlib import Path
 from harnb.config import REPO_ROOT
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+#: The front page: the findings, from the committed results (executed like a chapter).
+FRONT = "00_findings"
 CHAPTERS: tuple[str, ...] = (
+    FRONT,
     "01_datasets",
     "02_preprocessing",
     "03_cross_dataset",
@@ -68,7 +71,11 @@ def execute_chapters(
     for name in _chapter_names(chapters):
         src = NOTEBOOKS_DIR / f"{name}.ipynb"
         dst = out / f"{name}.ipynb"
-        params = {"profile": profile, **(parameters or {})}
+        # only what this notebook's parameters cell declares (a page shows what it ran with)
+        declared = pm.inspect_notebook(str(src))
+        params = {
+            k: v for k, v in {"profile": profile, **(parameters or {})}.items() if k in declared
+        }
         t0 = time.perf_counter()
         print(f"[harnb book] executing {name} (profile={profile}) ...", flush=True)
         try:
@@ -110,7 +117,37 @@ def assemble(executed_dir: Path, stage: Path) -> Path:
     static = stage / "_static"
     static.mkdir()
     shutil.copy2(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", static)
+    # the committed results the chapters render, downloadable from every page that shows them
+    results = REPO_ROOT / "data" / "results"
+    if results.is_dir():
+        (static / "results").mkdir()
+        for f in sorted(results.glob("*.csv")):
+            shutil.copy2(f, static / "results" / f.name)
     return stage
+
+
+def _dedupe_inline_scripts(html: Path) -> int:
+    """Drop repeated identical one-line inline scripts from every page; returns pages fixed.
+
+    jupyter-book 1 registers sphinx-thebe's configuration twice on notebook pages, so
+    ``const THEBE_JS_URL`` is declared twice and the browser logs a SyntaxError.
+    """
+    fixed = 0
+    for page in html.rglob("*.html"):
+        lines = page.read_text(encoding="utf-8").splitlines(keepends=True)
+        seen: set[str] = set()
+        out = []
+        for line in lines:
+            s = line.strip()
+            if s.startswith("<script>const ") and s.endswith("</script>"):
+                if s in seen:
+                    continue
+                seen.add(s)
+            out.append(line)
+        if len(out) != len(lines):
+            page.write_text("".join(out), encoding="utf-8")
+            fixed += 1
+    return fixed
 
 
 def build_book(
@@ -137,6 +174,7 @@ def build_book(
     ]
     print("[harnb book] building the site ...", flush=True)
     subprocess.run(cmd, check=True)
+    _dedupe_inline_scripts(out / "_build" / "html")
     index = out / "_build" / "html" / "index.html"
     print(f"[harnb book] done: {index}", flush=True)
     return index

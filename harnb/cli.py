@@ -123,6 +123,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return int(run_from_args(args) or 0)
 
 
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from harnb.artefacts import publish
+
+    for path in publish(
+        args.results, args.profile, args.model, tsne_seeds=args.tsne_seed,
+        skip_missing=args.skip_missing,
+    ):  # fmt: skip
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (separate so tests and docs can inspect it)."""
     p = argparse.ArgumentParser(
@@ -175,6 +186,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_run_arguments(r)
     r.set_defaults(func=_cmd_run)
+
+    pb = sub.add_parser(
+        "publish",
+        help="write the small artefacts the book renders (pre-training curves, t-SNE maps) "
+        "beside a results file, from this machine's run cache",
+    )
+    pb.add_argument("results", help="results CSV of the run, e.g. data/results/cpu_hart.csv")
+    pb.add_argument("--profile", default="cpu", help="profile the run used (default: cpu)")
+    pb.add_argument("--model", default="hart", help="model (default: hart)")
+    pb.add_argument("--tsne-seed", nargs="+", type=int, default=None, help="seeds to map")
+    pb.add_argument(
+        "--skip-missing", action="store_true", help="skip pre-trainings not cached here"
+    )
+    pb.set_defaults(func=_cmd_publish)
     return p
 
 

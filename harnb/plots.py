@@ -268,3 +268,28 @@ def headline(frame: pd.DataFrame, title: str = "") -> go.Figure:
     )
     fig.update_layout(height=440, legend_title="")
     return fig
+
+
+def resampling_example(dataset: str, cfg=None):
+    """Chapter 2's figure: the first labelled recording of ``dataset`` (or of any dataset
+    present), raw samples against the 50 Hz signal."""
+    from harnb import datasets, preprocess
+
+    cfg = cfg or preprocess.PreprocessConfig()
+    ready = datasets.available()
+    name = dataset if dataset in ready else ready[0]
+    rec = next(r for r in datasets.load(name) if (r.labels >= 0).any())
+    segments = preprocess.resample_recording(rec, rate=cfg.rate, max_gap_s=cfg.max_gap_s)
+    return raw_vs_resampled(rec, segments, seconds=3.0)
+
+
+def window_examples_all(store) -> None:
+    """One figure per dataset of the store: one example window per class."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    for name in store.datasets():
+        sel = store.select(store.dataset == name)
+        fig = window_examples(sel.X, sel.y, title=f"{name}: one window per class")
+        display(fig)
+        plt.close(fig)

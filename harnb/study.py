@@ -417,9 +417,11 @@ def findings(pub: Published, ratios: Sequence[int] = (1, 10)) -> pd.DataFrame:
                         "claim": f"{comp} at {r} % labels",
                         "targets": names,
                         "paper": f"{ref:+.1f}" if np.isfinite(ref) else "",
-                        "ours [95 % CI]": intervals.fmt_interval(s["diff"], s["lo"], s["hi"],
-                                                                 signed=True),  # fmt: skip
+                        "ours [95 % CI]": intervals.fmt_interval(
+                            s["diff"], s["lo"], s["hi"], signed=True
+                        ),  # fmt: skip
                         "verdict": _verdict(ref / 100, s["lo"], s["hi"]),
+                        "see": '<a href="05_lodo.html">chapter 5</a>',
                     }
                 )
         gaps = intervals.protocol_gaps(pub.boot, m)
@@ -435,9 +437,11 @@ def findings(pub: Published, ratios: Sequence[int] = (1, 10)) -> pd.DataFrame:
                         "claim": f"{label}: {gap} − paper, P_U at 1 %",
                         "targets": names,
                         "paper": "not measured",
-                        "ours [95 % CI]": intervals.fmt_interval(s["diff"], s["lo"], s["hi"],
-                                                                 signed=True),  # fmt: skip
+                        "ours [95 % CI]": intervals.fmt_interval(
+                            s["diff"], s["lo"], s["hi"], signed=True
+                        ),  # fmt: skip
                         "verdict": "new" if s["lo"] > 0 or s["hi"] < 0 else "new, not resolved",
+                        "see": '<a href="05_lodo.html">chapter 5</a>',
                     }
                 )
     return pd.DataFrame(rows)
@@ -490,8 +494,11 @@ class Pretraining:
         h = self.history[self.history["metric"].isin(["val_accuracy", "val_loss", "loss"])].copy()
         h["run"] = h["target"].map(display_name) + " · seed " + h["seed"].astype(str)
         h["metric"] = h["metric"].map(
-            {"val_accuracy": "validation accuracy", "val_loss": "validation loss",
-             "loss": "training loss"}  # fmt: skip
+            {
+                "val_accuracy": "validation accuracy",
+                "val_loss": "validation loss",
+                "loss": "training loss",
+            }  # fmt: skip
         )
         return h[["run", "step", "metric", "value"]]
 
@@ -549,12 +556,11 @@ class Cross:
     seeds, with a 95 % interval over seeds where there are several."""
 
     def __init__(self, pattern: str = "data/results/*_cross.csv", profile: str = "cpu") -> None:
-        from harnb.cross import CROSS_COLUMNS
-        from harnb.results import read_tidy
-
         import glob
 
         from harnb.config import REPO_ROOT
+        from harnb.cross import CROSS_COLUMNS
+        from harnb.results import read_tidy
 
         pat = pattern if str(pattern).startswith("/") else str(REPO_ROOT / pattern)
         self.files = sorted(glob.glob(pat))
@@ -581,3 +587,140 @@ class Cross:
         d = self.results[self.results["model"] == model]
         return cross_matrix_table(d.groupby(["train_dataset", "test_dataset"], as_index=False)[
             value].mean(), value)  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# One call per page element (chapters 3–6)
+# --------------------------------------------------------------------------------------------
+
+
+def smoke_check(chapter: str, profile: str | Profile = "ci", run: bool = True):
+    """Run this build's own small computation for ``chapter`` (cross, pretraining, lodo,
+    tsne) and say that it ran, without showing its numbers: a ``ci`` number is never a result.
+
+    Raises when any part of it fails, so a broken chapter fails the build.
+    """
+    import time
+
+    from harnb import report
+    from harnb.cross import cross_dataset_matrix
+
+    prof = get_profile(profile)
+    if not run:
+        return report.note(f"Smoke check of the <code>{prof.name}</code> profile skipped.")
+    t0 = time.perf_counter()
+    if chapter == "cross":
+        df = cross_dataset_matrix(prof, progress=False)
+        what = f"a {df['train_dataset'].nunique()} × {df['test_dataset'].nunique()} matrix"
+    elif chapter == "pretraining":
+        h = pretrain_targets(prof)
+        what = f"{h['target'].nunique()} pre-trainings"
+    elif chapter == "lodo":
+        df = grid.run_grid(prof, progress=False)
+        df = df[(df["profile"] == prof.name) & (df["metric"] == "macro_f1")]
+        bad = df[df["status"] == "error"]
+        if len(bad):
+            raise RuntimeError(f"{len(bad)} grid cells failed, e.g. {bad['error'].iloc[0]}")
+        what = f"{len(df)} LODO cells"
+    elif chapter == "tsne":
+        store = grid.load_store(prof)
+        names = list(prof.targets or store.datasets())
+        for t in names:
+            target_embedding(prof, t, store=store)
+        what = f"{len(names)} t-SNE maps"
+    else:
+        raise ValueError(f"unknown chapter {chapter!r}")
+    return report.note(
+        f"<strong>Smoke check</strong> (<code>{prof.name}</code> profile, this build): {what} "
+        f"ran end to end in {time.perf_counter() - t0:.0f} s. They prove that the code runs; "
+        "their numbers are not results and are not shown."
+    )
+
+
+def split_sizes(store: WindowStore, seed: int = 0) -> pd.DataFrame:
+    """Windows per part of the paper protocol's split, for every left-out target."""
+    sizes = {
+        display_name(t): grid.prepare_fold(store, t, "paper", split_seed=seed).split.sizes()
+        for t in store.datasets()
+    }
+    return pd.DataFrame(sizes).T
+
+
+def cross_page(cross: Cross):
+    """Chapter 3's figures: each committed matrix beside the paper's Fig. 1 (same datasets),
+    or, with none committed, the paper's matrix and a note saying so."""
+    from harnb import plots, report
+
+    ref = paper.fig1_matrix()
+    if cross.empty:
+        return report.sections(
+            [
+                ("", report.note(
+                    "No cross-dataset matrix trained to convergence is committed yet "
+                    "(<code>harnb run --cross --profile cpu</code> writes "
+                    "<code>data/results/cpu_cross.csv</code>); the paper's Fig. 1 is shown alone."
+                )),
+                ("Paper, Fig. 1", plots.show(plots.heatmap(ref, "Paper, Fig. 1: macro-F1"))),
+            ]
+        )  # fmt: skip
+    parts = []
+    for m in cross.models:
+        ours = cross.table(m)
+        r = ref.reindex(index=ours.index, columns=ours.columns)
+        parts += [
+            (f"{m}: ours", plots.show(plots.heatmap(ours, f"Ours ({m}): macro-F1"))),
+            ("Paper, Fig. 1 (ISPL, same datasets)", plots.show(plots.heatmap(r, "Paper"))),
+            ("Ours − paper", (ours - r) * 100),
+        ]
+    return report.sections(parts)
+
+
+def lodo_tables(pub: Published):
+    """Tables III–V/VII: per model and protocol, ours with intervals over the paper's."""
+    from harnb import report
+
+    parts = [
+        (f"{m} — <code>{p}</code> protocol", pub.table(m, p))
+        for m in pub.models
+        for p in pub.protocols(m)
+    ]
+    return report.sections(parts or [("", report.note("No committed results matched."))])
+
+
+def gains_tables(pub: Published):
+    """P_U − Rd and P_F − Rd per model (paper protocol, paired within seeds)."""
+    from harnb import report
+
+    return report.sections([(m, pub.strategy_gains(m)) for m in pub.models], level=4)
+
+
+def leak_tables(pub: Published):
+    """The isolated and the as-released leak gaps per model."""
+    from harnb import report
+
+    return report.sections([(m, pub.leak_gaps(m)) for m in pub.models], level=4)
+
+
+def ratio_figures(pub: Published):
+    """The paper's Fig. 3 per model: mean macro-F1 over our targets against the ratio."""
+    from harnb import plots, report
+
+    parts = []
+    for m in pub.models:
+        frame = f1_curve_frame(pub.results, m, "paper")
+        if not frame.empty:
+            title = f"{m}, paper protocol: mean macro-F1 over our targets (ours vs paper)"
+            parts.append(("", plots.show(plots.f1_vs_ratio(frame, title))))
+    return report.sections(parts)
+
+
+def tsne_page(emb: Embeddings, seed: int | None = None):
+    """Chapter 6's figure: the committed maps of one seed, or a note when none is committed."""
+    from harnb import plots, report
+
+    if emb.empty:
+        return report.note(
+            "No t-SNE map is committed yet (<code>harnb publish data/results/cpu_hart.csv</code> "
+            "writes them from a run's pre-trained models)."
+        )
+    return plots.show(emb.figure(seed))

@@ -36,3 +36,22 @@ def session_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = Path(os.environ.get("HARNB_TEST_DATA") or tmp_path_factory.mktemp("harnb-data"))
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory, session_data, mirror) -> Path:
+    """Execute all six chapters with the ci profile and build the site, once per session."""
+    from harnb.book import build_book
+
+    out = tmp_path_factory.mktemp("book")
+    old = os.environ.get("HARNB_DATA")
+    os.environ["HARNB_DATA"] = str(session_data)
+    os.environ["HARNB_MIRROR"] = str(mirror)
+    try:
+        build_book(profile="ci", out=out)
+    finally:
+        if old is None:
+            os.environ.pop("HARNB_DATA", None)
+        else:
+            os.environ["HARNB_DATA"] = old
+    return out

@@ -1,0 +1,104 @@
+"""What the pages show: formatted tables, no machine paths, committed artefacts, the front page."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_grid import env, small_grid  # noqa: F401  (fixture)
+from test_train import fake_models  # noqa: F401  (fixture)
+
+from harnb import artefacts, config, report, study
+
+
+def test_fmt_table_integers_decimals_and_blanks() -> None:
+    df = pd.DataFrame(
+        {"n": [752573.0, 9.0], "f1": [2.332636, np.nan], "ci": ["78.8 [76.1, 81.0]", None]}
+    )
+    t = report.fmt_table(df)
+    assert list(t["n"]) == ["752,573", "9"]
+    assert list(t["f1"]) == ["2.3", ""]
+    assert list(t["ci"]) == ["78.8 [76.1, 81.0]", ""]
+    html = report.html_table(df).data
+    assert "NaN" not in html and "nan" not in html and "752,573" in html
+
+
+def test_display_path_hides_the_machine(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HARNB_DATA", str(tmp_path / "d"))
+    assert report.display_path(tmp_path / "d" / "raw" / "UCI") == "<data>/raw/UCI"
+    assert report.display_path(config.REPO_ROOT / "data" / "results") == "./data/results"
+    assert report.display_path("/somewhere/else/MobiAct") == "MobiAct"
+    assert report.display_path("") == ""
+
+
+def test_artefacts_written_from_a_run_and_read_back(env) -> None:  # noqa: F811
+    prof, store, out = env
+    prof = prof.with_(tsne_max=60)
+    small_grid(prof, store, out, targets=["A", "B"], strategies=["P_0", "Rd"], ratios=[0, 70])
+    p = artefacts.export_pretraining(out, prof, "tiny", store=store)
+    e = artefacts.export_embeddings(out, prof, "tiny", store=store)
+    assert p.name == "res.pretraining.csv" and e.name == "res.tsne.csv"
+    pt = study.Pretraining(str(p))
+    s = pt.summary()
+    assert set(s["target"]) == {"A", "B"} and (s["steps"] > 0).all()
+    assert set(pt.curves()["metric"]) >= {"validation accuracy", "training loss"}
+    emb = study.Embeddings(str(e))
+    assert [k[1] for k in emb.maps()] == ["A", "B"]
+    sil = emb.silhouettes()
+    assert sil["silhouette"].between(-1, 1).all() and (sil["windows"] <= 60).all()
+    assert emb.figure() is not None
+    # a pre-training that is not cached here is named, not silently skipped
+    with pytest.raises(FileNotFoundError, match="target C"):
+        artefacts.export_pretraining(
+            _with_target(out, "C"), prof, "tiny", store=store
+        )  # fmt: skip
+
+
+def _with_target(out, target):
+    df = pd.read_csv(out)
+    df.loc[df["target"] == "A", "target"] = target
+    path = out.with_name("other.csv")
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_cross_ignores_ci_matrices(tmp_path) -> None:
+    from harnb.cross import CROSS_COLUMNS
+
+    rows = [
+        dict(train_dataset=a, test_dataset=b, f1=0.5 + 0.4 * (a == b), f1_union=0.1, accuracy=0.1,
+             model="hart", seed=s, profile=prof, timestamp="2026-12-02T00:00:00+00:00")
+        for a in ("UCI", "MotionSense") for b in ("UCI", "MotionSense")
+        for s in (0, 1) for prof in ("ci", "cpu")
+    ]  # fmt: skip
+    pd.DataFrame(rows, columns=CROSS_COLUMNS).to_csv(tmp_path / "x_cross.csv", index=False)
+    c = study.Cross(str(tmp_path / "*_cross.csv"))
+    assert set(c.results["profile"]) == {"cpu"} and c.models == ["hart"]
+    t = c.table("hart")
+    assert t.loc["UCI", "UCI"] == pytest.approx(0.9) and t.loc["UCI", "MotionSense"] == 0.5
+    assert study.Cross(str(tmp_path / "none_*_cross.csv")).empty
+    assert "No cross-dataset matrix" in study.cross_page(study.Cross(str(tmp_path / "n*"))).data
+
+
+@pytest.mark.skipif(
+    not (config.REPO_ROOT / "data" / "results" / "cpu_hart.csv").exists(),
+    reason="no committed results",
+)
+def test_front_page_from_committed_results() -> None:
+    pub = study.Published("data/results/cpu_hart.csv", n_boot=300)
+    h = study.headline_frame(pub)
+    assert set(h["source"]) == {"ours", "paper (same targets)"}
+    ours = h[h["source"] == "ours"]
+    assert ours[["f1", "lo", "hi"]].notna().all().all()
+    assert ((ours["lo"] <= ours["f1"] + 1e-9) & (ours["f1"] <= ours["hi"] + 1e-9)).all()
+    assert set(h["strategy"]) == {"Rd", "P_F", "P_U"}
+    f = study.findings(pub)
+    assert len(f) >= 4 and f["ours [95 % CI]"].str.contains(r"\[").all()
+    assert set(f["verdict"]) <= {
+        "reproduced", "differs", "not resolved (interval includes 0)", "new", "new, not resolved",
+    }  # fmt: skip
+    assert "MobiFall (9 subj.)" in " ".join(f["targets"]) or "MobiAct" not in set(
+        pub.results["target"]
+    )
+    html = report.html_table(f, index=False).data
+    assert "NaN" not in html and 'href="05_lodo.html"' in html
