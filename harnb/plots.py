@@ -216,3 +216,55 @@ def window_examples(X: np.ndarray, y: np.ndarray, title: str = ""):
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def tsne_panels(points: pd.DataFrame, title: str = "") -> go.Figure:
+    """t-SNE maps side by side: ``points`` has x, y, label (union class id), subject, panel."""
+    import plotly.express as px
+
+    names = np.asarray([CLASSES[int(i)] for i in points["label"]])
+    fig = px.scatter(
+        points.assign(activity=names),
+        x="x",
+        y="y",
+        color="activity",
+        facet_col="panel",
+        facet_col_wrap=3,
+        hover_name="subject",
+        category_orders={"activity": [c for c in CLASSES if c in set(names)]},
+        opacity=0.7,
+        title=title,
+    )
+    fig.update_traces(marker={"size": 3})
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
+    fig.update_xaxes(title="", showticklabels=False, matches=None)
+    fig.update_yaxes(title="", showticklabels=False, matches=None)
+    fig.update_layout(height=460, legend_title="activity", margin={"t": 60})
+    return fig
+
+
+def headline(frame: pd.DataFrame, title: str = "") -> go.Figure:
+    """Macro-F1 against the share of target labels per strategy: ours with 95 % intervals
+    (solid), the paper's same-target average (dashed); one panel per model."""
+    import plotly.express as px
+
+    d = frame.sort_values("ratio").copy()
+    d["ratio"] = d["ratio"].astype(str) + " %"
+    d["plus"] = d["hi"] - d["f1"]
+    d["minus"] = d["f1"] - d["lo"]
+    fig = px.line(
+        d,
+        x="ratio",
+        y="f1",
+        color="strategy",
+        line_dash="source",
+        error_y="plus",
+        error_y_minus="minus",
+        facet_col="model" if d["model"].nunique() > 1 else None,
+        markers=True,
+        title=title,
+        category_orders={"strategy": ["Rd", "P_F", "P_U"]},
+        labels={"f1": "macro-F1 × 100", "ratio": "target labels used"},
+    )
+    fig.update_layout(height=440, legend_title="")
+    return fig

@@ -344,3 +344,240 @@ class Published:
 def _col_order(c: tuple) -> tuple:
     order = {"P_0": 0, "P_0 union": 1, "Rd": 2, "P_F": 3, "P_U": 4}
     return (int(c[0]), order.get(c[1], 9))
+
+
+# --------------------------------------------------------------------------------------------
+# Front page: the headline figure and the findings table, from the committed results
+# --------------------------------------------------------------------------------------------
+
+
+def headline_frame(pub: Published, protocol: str = "paper") -> pd.DataFrame:
+    """Mean macro-F1 (× 100) over our targets per model, ratio and strategy with its 95 %
+    interval, beside the paper's values averaged over the same targets (the Fig. 3 layout).
+
+    P_0 is drawn at ratio 0 for every strategy, so each line starts at the untuned model.
+    """
+    rows = []
+    for m in pub.models:
+        ci = intervals.cell_intervals(pub.boot, m, protocol)
+        if ci.empty:
+            continue
+        targets = sorted(set(ci["target"]) - {"AVG"})
+        avg = ci[ci["target"] == ("AVG" if len(targets) > 1 else targets[0])]
+        for r in avg.itertuples():
+            rows.append(dict(model=m, ratio=int(r.ratio), strategy=r.strategy, source="ours",
+                             f1=r.mean * 100, lo=r.lo * 100, hi=r.hi * 100))  # fmt: skip
+        ref = paper.lodo_tidy()
+        ref = ref[(ref["model"] == m) & ref["target"].isin(targets)]
+        for (ratio, st), v in ref.groupby(["ratio", "strategy"])["f1"].mean().items():
+            rows.append(dict(model=m, ratio=int(ratio), strategy=st, source="paper (same targets)",
+                             f1=float(v), lo=np.nan, hi=np.nan))  # fmt: skip
+    df = pd.DataFrame(rows, columns=["model", "ratio", "strategy", "source", "f1", "lo", "hi"])
+    if df.empty:
+        return df
+    zero = df[df["strategy"] == "P_0"]
+    extra = [zero.assign(strategy=s) for s in ("Rd", "P_F", "P_U")]
+    df = pd.concat([df[df["strategy"] != "P_0"], *extra], ignore_index=True)
+    return df.sort_values(["model", "source", "strategy", "ratio"]).reset_index(drop=True)
+
+
+def _paper_avg(model: str, targets: Sequence[str], ratio: int, strategy: str) -> float:
+    ref = paper.lodo_tidy()
+    ref = ref[(ref["model"] == model) & ref["target"].isin(targets)]
+    ref = ref[(ref["ratio"] == ratio) & (ref["strategy"] == strategy)]
+    return float(ref["f1"].mean()) if len(ref) else float("nan")
+
+
+def findings(pub: Published, ratios: Sequence[int] = (1, 10)) -> pd.DataFrame:
+    """What was reproduced and what differs: the paper's claims on our targets, ours beside.
+
+    Each row is a paired difference within seeds (× 100, 95 % interval over test subjects and
+    seeds, averaged over our targets); *verdict* says whether our interval agrees in sign with
+    the paper's value (``reproduced``), excludes it with the other sign (``differs``), or
+    includes zero (``not resolved``).
+    """
+    rows = []
+    for m in pub.models:
+        d = intervals.strategy_differences(pub.boot, m, "paper")
+        if d.empty:
+            continue
+        targets = sorted(set(d["target"]) - {"AVG"})
+        key = "AVG" if "AVG" in set(d["target"]) else targets[0]
+        names = ", ".join(display_name(t) for t in targets)
+        for r in ratios:
+            for comp, strat in (("P_U − Rd", "P_U"), ("P_F − Rd", "P_F")):
+                sel = d[(d["target"] == key) & (d["ratio"] == r) & (d["comparison"] == comp)]
+                if sel.empty:
+                    continue
+                s = sel.iloc[0]
+                ref = _paper_avg(m, targets, r, strat) - _paper_avg(m, targets, r, "Rd")
+                rows.append(
+                    {
+                        "model": m,
+                        "claim": f"{comp} at {r} % labels",
+                        "targets": names,
+                        "paper": f"{ref:+.1f}" if np.isfinite(ref) else "",
+                        "ours [95 % CI]": intervals.fmt_interval(s["diff"], s["lo"], s["hi"],
+                                                                 signed=True),  # fmt: skip
+                        "verdict": _verdict(ref / 100, s["lo"], s["hi"]),
+                    }
+                )
+        gaps = intervals.protocol_gaps(pub.boot, m)
+        for gap, label in (("released-matched", "leak, isolated"),
+                           ("released-code", "leak, as released")):  # fmt: skip
+            g = gaps[(gaps["gap"] == gap) & (gaps["target"] == "AVG")] if len(gaps) else gaps
+            g = g[(g["ratio"] == 1) & (g["strategy"] == "P_U")] if len(g) else g
+            if len(g):
+                s = g.iloc[0]
+                rows.append(
+                    {
+                        "model": m,
+                        "claim": f"{label}: {gap} − paper, P_U at 1 %",
+                        "targets": names,
+                        "paper": "not measured",
+                        "ours [95 % CI]": intervals.fmt_interval(s["diff"], s["lo"], s["hi"],
+                                                                 signed=True),  # fmt: skip
+                        "verdict": "new" if s["lo"] > 0 or s["hi"] < 0 else "new, not resolved",
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _verdict(ref: float, lo: float, hi: float) -> str:
+    if not np.isfinite(ref):
+        return ""
+    if lo <= 0 <= hi:
+        return "not resolved (interval includes 0)"
+    return "reproduced" if (lo > 0) == (ref > 0) else "differs"
+
+
+# --------------------------------------------------------------------------------------------
+# Chapters 3, 4 and 6 from committed artefacts
+# --------------------------------------------------------------------------------------------
+
+
+class Pretraining:
+    """Committed pre-training curves (``*.pretraining.csv``, :mod:`harnb.artefacts`)."""
+
+    def __init__(self, pattern: str = "data/results/*.pretraining.csv") -> None:
+        from harnb import artefacts
+
+        self.history, self.files = artefacts.read_pretraining(pattern)
+
+    @property
+    def empty(self) -> bool:
+        return self.history.empty
+
+    def summary(self) -> pd.DataFrame:
+        """Per model, target and seed: windows, steps, best step, why it stopped, best
+        validation accuracy (× 100) and minutes."""
+        h = self.history
+        if h.empty:
+            return pd.DataFrame()
+        g = h.groupby(["model", "target", "seed"])
+        first = g[["n_train", "steps", "best_step", "stopped", "seconds"]].first()
+        acc = h[h["metric"] == "val_accuracy"].groupby(["model", "target", "seed"])["value"].max()
+        out = first.join((acc * 100).round(1).rename("best val. accuracy"))
+        out["minutes"] = (out.pop("seconds") / 60).round(1)
+        out = out.rename(columns={"n_train": "training windows", "best_step": "best step",
+                                  "stopped": "stopped by"})  # fmt: skip
+        out = out.reset_index()
+        out["target"] = out["target"].map(display_name)
+        return out
+
+    def curves(self) -> pd.DataFrame:
+        """Tidy validation curves for :func:`harnb.plots.curves` (one run per target · seed)."""
+        h = self.history[self.history["metric"].isin(["val_accuracy", "val_loss", "loss"])].copy()
+        h["run"] = h["target"].map(display_name) + " · seed " + h["seed"].astype(str)
+        h["metric"] = h["metric"].map(
+            {"val_accuracy": "validation accuracy", "val_loss": "validation loss",
+             "loss": "training loss"}  # fmt: skip
+        )
+        return h[["run", "step", "metric", "value"]]
+
+
+class Embeddings:
+    """Committed t-SNE maps (``*.tsne.csv``) of the pre-trained extractors' features."""
+
+    def __init__(self, pattern: str = "data/results/*.tsne.csv") -> None:
+        from harnb import artefacts
+
+        self.points, self.files = artefacts.read_embeddings(pattern)
+
+    @property
+    def empty(self) -> bool:
+        return self.points.empty
+
+    def maps(self) -> list[tuple[str, str, int]]:
+        """(model, target, seed) of every map, in the paper's dataset order."""
+        from harnb.config import DATASETS
+
+        keys = self.points[["model", "target", "seed"]].drop_duplicates()
+        rank = {d: i for i, d in enumerate(DATASETS)}
+        return sorted(
+            ((str(m), str(t), int(s)) for m, t, s in keys.itertuples(index=False)),
+            key=lambda k: (k[0], rank.get(k[1], 99), k[2]),
+        )
+
+    def map(self, model: str, target: str, seed: int) -> pd.DataFrame:
+        p = self.points
+        return p[(p["model"] == model) & (p["target"] == target) & (p["seed"] == seed)]
+
+    def silhouettes(self) -> pd.DataFrame:
+        """Silhouette of the true classes in each map (higher = better separated)."""
+        rows = []
+        for m, t, s in self.maps():
+            d = self.map(m, t, s)
+            rows.append({"model": m, "target": display_name(t), "seed": s, "windows": len(d),
+                         "silhouette": round(silhouette(d[["x", "y"]].to_numpy(),
+                                                        d["label"].to_numpy()), 3)})  # fmt: skip
+        return pd.DataFrame(rows)
+
+    def figure(self, seed: int | None = None):
+        """One interactive scatter per map of ``seed`` (default: the smallest), faceted."""
+        from harnb import plots
+
+        maps = self.maps()
+        seed = min(s for _, _, s in maps) if seed is None else seed
+        frames = [self.map(m, t, s).assign(panel=f"{display_name(t)} ({m})")
+                  for m, t, s in maps if s == seed]  # fmt: skip
+        return plots.tsne_panels(pd.concat(frames, ignore_index=True))
+
+
+class Cross:
+    """Committed cross-dataset matrices (``*_cross.csv``, :mod:`harnb.cross`), averaged over
+    seeds, with a 95 % interval over seeds where there are several."""
+
+    def __init__(self, pattern: str = "data/results/*_cross.csv", profile: str = "cpu") -> None:
+        from harnb.cross import CROSS_COLUMNS
+        from harnb.results import read_tidy
+
+        import glob
+
+        from harnb.config import REPO_ROOT
+
+        pat = pattern if str(pattern).startswith("/") else str(REPO_ROOT / pattern)
+        self.files = sorted(glob.glob(pat))
+        frames = [read_tidy(f, CROSS_COLUMNS) for f in self.files]
+        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if not df.empty:
+            df = df[df["profile"] != "ci"]  # a ci matrix is a smoke check, never a result
+            for c in ("f1", "f1_union", "accuracy"):
+                df[c] = pd.to_numeric(df[c], errors="coerce")
+        self.results = df
+
+    @property
+    def empty(self) -> bool:
+        return self.results.empty
+
+    @property
+    def models(self) -> list[str]:
+        return sorted(set(self.results["model"])) if not self.empty else []
+
+    def table(self, model: str, value: str = "f1") -> pd.DataFrame:
+        """Mean over seeds, rows = training dataset, columns = test dataset (× 1)."""
+        from harnb.cross import cross_matrix_table
+
+        d = self.results[self.results["model"] == model]
+        return cross_matrix_table(d.groupby(["train_dataset", "test_dataset"], as_index=False)[
+            value].mean(), value)  # fmt: skip
