@@ -10,6 +10,10 @@ another configuration is refused (or, with ``replace_stale``, cleaned of it firs
 never mixes two configurations. A failing cell is recorded with ``status=error`` and its
 message, and the grid goes on.
 
+Every cell is computed by :class:`CellRunner`; ``run_grid(cluster=...)`` (``harnb run
+--cluster``) runs the same code as Dask tasks, one per pre-training and one per cell, and this
+process still writes every row (:mod:`harnb.cluster`).
+
 P_F trains its head on the frozen extractor's features, computed once per (pre-trained model,
 protocol) (:class:`harnb.folds.FeatureCache`). Training histories go to
 ``runs_dir()/histories`` as JSON + CSV.
@@ -24,6 +28,7 @@ import sys
 import time
 import traceback
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -189,6 +194,173 @@ def run_cell(
     return m, res, {"y": yte, "pred": pred, "subject": subj}
 
 
+Cell = tuple[str, str, str, str, int, int]
+
+
+def pretrain_seed(cell: Cell, profile: Profile) -> int:
+    """The seed of the subject split and pre-training a cell uses."""
+    return int(cell[5]) if profile.pretrain_per_seed else int(profile.split_seed)
+
+
+def group_key(cell: Cell, profile: Profile) -> tuple[str, str, int]:
+    """(model, target, pre-training seed): the cells that share one pre-trained model."""
+    return cell[2], cell[1], pretrain_seed(cell, profile)
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """What computing a cell needs besides the windows: small and picklable, so a cluster
+    worker gets the same settings as the in-process grid."""
+
+    profile: Profile
+    configs: dict[str, str]  # {protocol: configuration hash}
+    dkey: str
+    norm_as_released: bool = False
+    verbose: int = 0
+
+
+def error_rows(cell: Cell, spec: GridSpec, message: str, seconds: float) -> list[dict]:
+    """The one row that records a failed cell (``status=error``) with its message."""
+    msg = message.replace("\n", " ")[:500]
+    return [
+        {
+            **dict(zip(CELL_KEYS, cell, strict=True)),
+            "profile": spec.profile.name,
+            "config": spec.configs[cell[0]],
+            "metric": "macro_f1",
+            "value": "",
+            "status": "error",
+            "error": msg,
+            "seconds": f"{seconds:.1f}",
+            "timestamp": _now(),
+        }
+    ]
+
+
+class CellRunner:
+    """Computes cells' result rows: the one code path of the in-process grid and of every
+    cluster task (:mod:`harnb.cluster`), so both give the same numbers.
+
+    It keeps what the cells of a group share: normalised folds, the pre-trained model (from
+    :func:`harnb.folds.get_pretrained`, which caches its weights on disk) and P_F's frozen
+    features, plus one :class:`harnb.train.ModelPool` for the process's whole life.
+    """
+
+    def __init__(self, spec: GridSpec, store: WindowStore) -> None:
+        self.spec, self.store = spec, store
+        self.pool = train.ModelPool()  # one compiled model per (strategy, architecture)
+        self.group: tuple[str, str, int] | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self.folds: dict[str, FoldData] = {}
+        self.feats: dict[str, FeatureCache] = {}
+        self.pre: keras.Model | None = None
+        self.pre_err: str | None = None
+
+    def enter_group(self, key: tuple[str, str, int]) -> None:
+        """Drop the previous group's folds, model and features when a new group starts."""
+        if key != self.group:
+            self.clear()
+            self.group = key
+
+    def clear(self) -> None:
+        """Free the current group's data."""
+        self._reset()
+        self.group = None
+        gc.collect()
+
+    def fold(self, protocol: str, subset_seed: int) -> FoldData:
+        """The current group's fold for ``protocol``, its subsets drawn for ``subset_seed``."""
+        _, t, ps = self.group  # type: ignore[misc]
+        if protocol not in self.folds:
+            self.folds[protocol] = prepare_fold(
+                self.store, t, protocol, split_seed=ps,
+                norm_as_released=self.spec.norm_as_released,
+            )  # fmt: skip
+        return with_subset_seed(self.folds[protocol], self.store, subset_seed)
+
+    def pretrained(self, fold: FoldData, status: Any = None) -> keras.Model:
+        """The group's pre-trained model: loaded from the cache, or trained and cached."""
+        m, t, ps = self.group  # type: ignore[misc]
+        if self.pre_err is not None:
+            raise RuntimeError(f"pre-training failed: {self.pre_err}")
+        if self.pre is None:
+            label = f"pre-training {m} for {t} (seed {ps})"
+            say = status or (lambda _s: None)
+            say(label)
+
+            def report(step, hi, acc, best):
+                say(f"{label}: step {step}/{hi}, val acc {acc:.3f}, best {best}")
+
+            prof, v = self.spec.profile, self.spec.verbose
+            try:
+                self.pre = get_pretrained(fold, m, prof, ps, self.spec.dkey, v, report)
+            except Exception as e:
+                self.pre_err = f"{type(e).__name__}: {e}"
+                raise
+        return self.pre
+
+    def rows(self, cell: Cell, status: Any = None) -> tuple[list[dict], list[dict]]:
+        """(metric rows, confusion rows) of one cell; an exception gives one error row."""
+        prof, configs = self.spec.profile, self.spec.configs
+        say = status or (lambda _s: None)
+        p, t, m, st, r, s = cell
+        self.enter_group(group_key(cell, prof))
+        t0 = time.perf_counter()
+        try:
+            if self.pre_err is not None:
+                raise RuntimeError(f"pre-training failed: {self.pre_err}")
+            fold = self.fold(p, s)
+            pre = self.pretrained(fold, say)
+            if st == "P_F" and p not in self.feats:
+                say(f"frozen features of {t} ({p})")
+                self.feats[p] = FeatureCache.compute(pre, fold, prof.eval_batch)
+            say(f"{m}/{t}/s{s}/{p}/{r}%/{st}")
+            metrics, res, test = run_cell(
+                fold, pre, st, r, s, prof, self.spec.verbose, pool=self.pool,
+                features=self.feats.get(p),
+            )  # fmt: skip
+            keys = dict(zip(CELL_KEYS, cell, strict=True))
+            if res is not None:
+                res.meta.update(keys, config=configs[p])
+                train.save_history(res, _history_path(cell, prof))
+            secs = time.perf_counter() - t0
+            ts = _now()
+            conf = confusion_rows(
+                keys, test["y"], test["pred"], test["subject"], fold.split.target_classes,
+                configs[p], ts,
+            )  # fmt: skip
+            base = {**keys, "profile": prof.name, "config": configs[p]}
+            rows = [
+                {
+                    **base,
+                    "metric": k,
+                    "value": repr(float(metrics[k])),
+                    "status": "ok",
+                    "error": "",
+                    "seconds": f"{secs:.1f}",
+                    "timestamp": ts,
+                }
+                for k in METRICS
+            ]
+            return rows, conf
+        except Exception as e:
+            if self.spec.verbose:
+                traceback.print_exc()
+            return error_rows(
+                cell, self.spec, f"{type(e).__name__}: {e}", time.perf_counter() - t0
+            ), []
+
+
+def write_cell(out_path: Path, rows: list[dict], conf: list[dict]) -> None:
+    """Append one cell: its confusion counts first, then its metrics (``macro_f1`` last marks
+    it complete), each in one fsync'ed write."""
+    if conf:
+        append_rows(confusion_path(out_path), conf, CONFUSION_COLUMNS)
+    append_rows(out_path, rows, COLUMNS)
+
+
 def run_grid(
     profile: str | Profile = "ci",
     out: str | os.PathLike[str] | None = None,
@@ -205,13 +377,16 @@ def run_grid(
     progress: bool = True,
     verbose: int = 0,
     norm_as_released: bool = False,
+    cluster: Any = None,
 ) -> pd.DataFrame:
     """Run every missing cell, appending results to ``out``; returns the whole results file.
 
     Arguments left as None come from the profile. ``store`` defaults to the profile's windows
     (:func:`load_store`). Bad arguments, and a results file that holds some of these cells
     under another configuration (unless ``replace_stale``), raise ValueError before any
-    training.
+    training. ``cluster`` (an address, ``local[:N]``, ``slurm[:N]``…, or a
+    ``distributed.Client``) runs each pre-training and each cell as a Dask task instead
+    (:mod:`harnb.cluster`); this process stays the only writer of the results files.
     """
     from tqdm.auto import tqdm
 
@@ -223,8 +398,8 @@ def run_grid(
     seeds_ = [int(s) for s in (seeds if seeds is not None else prof.seeds)]
     _validate(protocols_, models_, strategies_, ratios_, seeds_)
     out_path = Path(out) if out else default_results_path(prof)
-    conf_path = confusion_path(out_path)
 
+    store_given = store is not None
     if store is None:
         store = load_store(prof)
     present = store.datasets()
@@ -264,95 +439,27 @@ def run_grid(
                 for r in err.itertuples()
             }
             todo = [c for c in todo if c not in errs]
-    bar = tqdm(total=len(cells), initial=len(cells) - len(todo), disable=not progress, desc="grid")
+    spec = GridSpec(prof, configs, dkey, norm_as_released, verbose)
     # the cells that share one pre-trained model, in run order
-    groups: dict[tuple[str, str, int], list[tuple]] = {}
+    groups: dict[tuple[str, str, int], list[Cell]] = {}
     for c in todo:
-        p, t, m, st, r, s = c
-        ps = s if prof.pretrain_per_seed else prof.split_seed
-        groups.setdefault((m, t, ps), []).append(c)
+        groups.setdefault(group_key(c, prof), []).append(c)
+    bar = tqdm(total=len(cells), initial=len(cells) - len(todo), disable=not progress, desc="grid")
     try:
-        pool = train.ModelPool()  # one compiled model per (strategy, architecture), all run long
-        for (m, t, ps), gcells in groups.items():
-            pre, pre_err = None, None
-            folds: dict[str, FoldData] = {}
-            feats: dict[str, FeatureCache] = {}
-            gc.collect()
-            for c in gcells:
-                p, _, _, st, r, s = c
-                t0 = time.perf_counter()
-                base = dict(zip(CELL_KEYS, c, strict=True), profile=prof.name, config=configs[p])
-                try:
-                    if pre_err is not None:
-                        raise RuntimeError(f"pre-training failed: {pre_err}")
-                    if p not in folds:
-                        folds[p] = prepare_fold(
-                            store, t, p, split_seed=ps, norm_as_released=norm_as_released
-                        )
-                    fold = with_subset_seed(folds[p], store, s)
-                    if pre is None:
-                        label = f"pre-training {m} for {t} (seed {ps})"
-                        bar.set_postfix_str(label)
+        if cluster is not None and todo:
+            from harnb.cluster import run_on_cluster
 
-                        def report(step, hi, acc, best, label=label):
-                            bar.set_postfix_str(
-                                f"{label}: step {step}/{hi}, val acc {acc:.3f}, best {best}"
-                            )
-
-                        try:
-                            pre = get_pretrained(fold, m, prof, ps, dkey, verbose, report)
-                        except Exception as e:
-                            pre_err = f"{type(e).__name__}: {e}"
-                            raise
-                    if st == "P_F" and p not in feats:
-                        bar.set_postfix_str(f"frozen features of {t} ({p})")
-                        feats[p] = FeatureCache.compute(pre, fold, prof.eval_batch)
-                    bar.set_postfix_str(f"{m}/{t}/s{s}/{p}/{r}%/{st}")
-                    metrics, res, test = run_cell(
-                        fold, pre, st, r, s, prof, verbose, pool=pool, features=feats.get(p)
-                    )
-                    if res is not None:
-                        res.meta.update(dict(zip(CELL_KEYS, c, strict=True)), config=configs[p])
-                        train.save_history(res, _history_path(c, prof))
-                    secs = time.perf_counter() - t0
-                    ts = _now()
-                    cells_keys = dict(zip(CELL_KEYS, c, strict=True))
-                    conf = confusion_rows(
-                        cells_keys, test["y"], test["pred"], test["subject"],
-                        fold.split.target_classes, configs[p], ts,
-                    )  # fmt: skip
-                    append_rows(conf_path, conf, CONFUSION_COLUMNS)
-                    rows = [
-                        {
-                            **base,
-                            "metric": k,
-                            "value": repr(float(metrics[k])),
-                            "status": "ok",
-                            "error": "",
-                            "seconds": f"{secs:.1f}",
-                            "timestamp": ts,
-                        }
-                        for k in METRICS
-                    ]
-                except Exception as e:
-                    msg = f"{type(e).__name__}: {e}".replace("\n", " ")[:500]
-                    if verbose:
-                        traceback.print_exc()
-                    rows = [
-                        {
-                            **base,
-                            "metric": "macro_f1",
-                            "value": "",
-                            "status": "error",
-                            "error": msg,
-                            "seconds": f"{time.perf_counter() - t0:.1f}",
-                            "timestamp": _now(),
-                        }
-                    ]
-                append_rows(out_path, rows, COLUMNS)
-                bar.update(1)
-            del pre, folds, feats
-            gc.collect()
+            run_on_cluster(
+                cluster, spec, groups, out_path, bar, store=store if store_given else None
+            )
+        elif todo:
+            runner = CellRunner(spec, store)
+            for gcells in groups.values():
+                for c in gcells:
+                    rows, conf = runner.rows(c, bar.set_postfix_str)
+                    write_cell(out_path, rows, conf)
+                    bar.update(1)
+                runner.clear()
     finally:
         bar.close()
     return read_results(out_path)
@@ -384,6 +491,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
         help="drop cells the results file holds under another configuration, then rerun them",
     )
     a("--norm-as-released", action="store_true", help="normalise with all windows (B-C2)")
+    a(
+        "--cluster",
+        default=None,
+        metavar="SPEC",
+        help="run each pre-training and cell as a Dask task: local[:N], cuda[:N], "
+        "slurm[:N] (also pbs, lsf, sge), or a scheduler address (see harnb.cluster)",
+    )
+    a("--cluster-config", default=None, metavar="YAML", help="dask settings, e.g. jobqueue")
     a("--verbose", type=int, default=0, help="Keras verbosity")
     a("--no-progress", action="store_true", help="no progress bar")
     return parser
@@ -414,6 +529,10 @@ def run_from_args(args: argparse.Namespace) -> int:
             prof = prof.with_(datasets=tuple(args.datasets))
         backend = args.backend or (None if "KERAS_BACKEND" in os.environ else prof.backend)
         _apply_backend(backend)
+        if args.cluster_config:
+            from harnb.cluster import load_config
+
+            load_config(args.cluster_config)
         if args.cross:
             model = args.model[0] if args.model else None
             df = cross_dataset_matrix(
@@ -436,6 +555,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             verbose=args.verbose,
             norm_as_released=args.norm_as_released,
+            cluster=args.cluster,
         )
     except ValueError as e:
         if getattr(args, "debug", False):  # `harnb --debug run ...`: the traceback

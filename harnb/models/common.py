@@ -23,6 +23,9 @@ def seeded(seed: int | None) -> Iterator[None]:
     ``random`` module when it is created; seeding that module for the duration of a build makes
     the weights a pure function of ``seed`` (per backend), and restoring its state afterwards
     leaves the caller's global random state untouched (unlike ``keras.utils.set_random_seed``).
+    Keras draws those seeds from a private generator seeded the same way (so the same
+    sequence), because the module's shared one is also drawn from by other threads of the
+    process: a Dask worker's event loop, between the seeding and the build, changed the weights.
     """
     if seed is None:
         yield
@@ -30,8 +33,17 @@ def seeded(seed: int | None) -> Iterator[None]:
     state = random.getstate()
     random.seed(int(seed))
     try:
+        from keras.src.random import seed_generator as _sg
+    except ImportError:  # pragma: no cover - another Keras layout: the shared generator only
+        _sg = None
+    keras_random = getattr(_sg, "python_random", None)
+    if keras_random is not None:
+        _sg.python_random = random.Random(int(seed))
+    try:
         yield
     finally:
+        if keras_random is not None:
+            _sg.python_random = keras_random
         random.setstate(state)
 
 
