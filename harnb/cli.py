@@ -151,6 +151,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.out or f"{model.name}{export.SUFFIX[args.format]}")
     export.export_model(model, out, args.format, batch=args.batch)
     print(f"harnb export: {what} -> {out} ({out.stat().st_size / 1e6:.2f} MB)")
+    card = getattr(model, "card", None)
+    if card is not None:  # a released model's card travels with its export
+        import json
+
+        card_path = out.with_name(out.name + ".card.json")
+        card_path.write_text(json.dumps(dict(card), indent=1) + "\n")
+        print(f"harnb export: model card -> {card_path}")
     if args.check == 0:
         return 0
     X = _check_windows(args.check)

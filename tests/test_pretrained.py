@@ -119,3 +119,34 @@ def test_release_mechanism_at_a_tiny_budget(mirror, session_data, tmp_path, monk
     with np.load(tmp_path / "deepconvlstm.weights.npz") as z:
         assert z["w0000"].dtype == np.dtype(card["weights_dtype"])
     assert "test macro-F1" in card_summary(card)
+
+
+@pytest.mark.mirror
+@pytest.mark.slow
+def test_released_hart_reproduces_its_card_on_the_held_out_subjects(mirror, session_data):
+    """The card's statistics, split and UCI test score are what the released weights give."""
+    from harnb import evaluate, fetch, preprocess, splits, train
+    from harnb.folds import data_key
+    from harnb.pretrained.release import release_split
+
+    card = pretrained.card("hart")
+    names = sorted(card["training_data"]["datasets"])
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HARNB_DATA", str(session_data))
+    try:
+        fetch.fetch(names, mirror=mirror, dest=session_data / "raw")
+        store = preprocess.load_windows(names, progress=False)
+    finally:
+        mp.undo()
+    if data_key(store) != card["training_data"]["data_key"]:
+        pytest.skip("this mirror's windows are not the ones the release was trained on")
+    parts = release_split(store)["UCI"]
+    assert len(parts["test"]) == card["held_out"]["test"]["UCI"]["windows"]
+    uci = store.select(parts["test"])
+    stats = card["preprocessing"]["normalisation"]["per_dataset"]["UCI"]
+    X = pretrained.normalise(uci.X, stats)
+    pred = train.predict_labels(pretrained.load("hart"), X)
+    f1 = evaluate.macro_f1(uci.y, pred, splits.classes_of(store, "UCI"))
+    assert f1 == pytest.approx(
+        card["held_out"]["test_float16_weights"]["UCI"]["macro_f1"], abs=2e-3
+    )
