@@ -134,6 +134,147 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ released models, export
+
+#: ``harnb.models.MODELS``, spelled out so that building the parser does not import Keras.
+MODEL_NAMES: tuple[str, ...] = ("ispl", "deepconvlstm", "hart", "mobilehart")
+
+
+def _cmd_pretrain(args: argparse.Namespace) -> int:
+    if not args.release:
+        print(
+            "harnb pretrain: only --release is offered here (LODO pre-training runs inside "
+            "`harnb run`)",
+            file=sys.stderr,
+        )
+        return 2
+    from harnb.pretrained.release import card_summary, make_release
+
+    for name in args.model:
+        card = make_release(
+            name,
+            profile=args.profile,
+            max_steps=args.max_steps,
+            datasets=args.datasets,
+            out=args.out,
+        )
+        print(card_summary(card))
+    return 0
+
+
+def add_pretrain_parser(sub: argparse._SubParsersAction) -> None:
+    """``harnb pretrain --release``: train the released models (``harnb.pretrained``)."""
+    MODELS = MODEL_NAMES
+    p = sub.add_parser(
+        "pretrain", help="train a released pre-trained model on the union of every dataset"
+    )
+    p.add_argument("--release", action="store_true", help="write into harnb/pretrained/")
+    p.add_argument("--model", nargs="+", default=["hart"], choices=MODELS, help="architectures")
+    p.add_argument("--profile", default="cpu", help="whose pre-training budget (default: cpu)")
+    p.add_argument("--max-steps", type=int, default=None, help="cap the budget's steps")
+    p.add_argument("--datasets", nargs="+", default=None, help="default: every one available")
+    p.add_argument("--out", default=None, help="folder (default: the package's harnb/pretrained)")
+    p.set_defaults(func=_cmd_pretrain)
+
+
+def _export_source(args: argparse.Namespace):
+    """The Keras model ``harnb export`` writes: a released name, a .keras or .weights.h5 file."""
+    from harnb import models, pretrained
+
+    src = args.source
+    if src in models.MODELS:
+        return pretrained.load(src), f"released {src}"
+    if src.endswith(".keras"):
+        import keras
+
+        return keras.saving.load_model(src, compile=False), src
+    if src.endswith(".weights.h5"):
+        if not args.arch:
+            raise ValueError(
+                f"{src}: a weights file needs --arch (one of {', '.join(models.MODELS)})"
+            )
+        m = models.build(args.arch, n_classes=args.n_classes)
+        m.load_weights(src)
+        return m, src
+    raise ValueError(
+        f"{src!r} is neither a released model ({', '.join(models.MODELS)}) nor a .keras or "
+        ".weights.h5 file"
+    )
+
+
+def _check_windows(n: int):
+    """``n`` real windows of the extracted datasets, each normalised by its dataset's stats."""
+    import numpy as np
+
+    from harnb import datasets, preprocess
+
+    names = []
+    for name in datasets.available():  # extracted ones only: a check never fetches
+        try:
+            datasets.locate(name)
+            names.append(name)
+        except datasets.DatasetMissing:
+            pass
+    if not names:
+        return None
+    store = preprocess.load_windows(names, progress=False)
+    X = preprocess.normalise(store, preprocess.fit_normalisation(store))
+    idx = np.sort(np.random.default_rng(0).choice(len(X), min(n, len(X)), replace=False))
+    return X[idx]
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from harnb import export
+
+    model, what = _export_source(args)
+    out = Path(args.out or f"{model.name}{export.SUFFIX[args.format]}")
+    export.export_model(model, out, args.format, batch=args.batch)
+    print(f"harnb export: {what} -> {out} ({out.stat().st_size / 1e6:.2f} MB)")
+    card = getattr(model, "card", None)
+    if card is not None:  # a released model's card travels with its export
+        import json
+
+        card_path = out.with_name(out.name + ".card.json")
+        card_path.write_text(json.dumps(dict(card), indent=1) + "\n")
+        print(f"harnb export: model card -> {card_path}")
+    if args.check == 0:
+        return 0
+    X = _check_windows(args.check)
+    if X is None:
+        print("harnb export: no dataset available, outputs not checked (harnb data fetch)")
+        return 0
+    rep = export.compare(model, out, X, n_latency=args.latency_runs)
+    print(export.format_report(args.format, rep))
+    if rep["max_abs_diff"] > args.tolerance:
+        print(
+            f"harnb export: outputs differ from Keras by {rep['max_abs_diff']:.2e} "
+            f"> {args.tolerance:g}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def add_export_parser(sub: argparse._SubParsersAction) -> None:
+    """``harnb export``: write a model as TFLite or ONNX and check it against Keras."""
+    from harnb.export import FORMATS
+
+    MODELS = MODEL_NAMES
+    p = sub.add_parser("export", help="write a released or fine-tuned model for phones")
+    p.add_argument("source", help=f"a released model ({', '.join(MODELS)}), .keras or .weights.h5")
+    p.add_argument("--format", required=True, choices=FORMATS)
+    p.add_argument("--out", default=None, help="output file (default: <model>.<format>)")
+    p.add_argument("--arch", choices=MODELS, default=None, help="architecture of a .weights.h5")
+    p.add_argument("--n-classes", type=int, default=10, help="outputs of a .weights.h5 model")
+    p.add_argument("--batch", type=int, default=1, help="TFLite's fixed batch (default 1)")
+    p.add_argument("--check", type=int, default=64, help="real windows to compare (0: none)")
+    p.add_argument("--tolerance", type=float, default=1e-4, help="max |exported - keras|")
+    p.add_argument("--latency-runs", type=int, default=50, help="single-window calls timed")
+    p.set_defaults(func=_cmd_export)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (separate so tests and docs can inspect it)."""
     p = argparse.ArgumentParser(
@@ -200,6 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--skip-missing", action="store_true", help="skip pre-trainings not cached here"
     )
     pb.set_defaults(func=_cmd_publish)
+    add_pretrain_parser(sub)
+    add_export_parser(sub)
     return p
 
 

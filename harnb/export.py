@@ -1,0 +1,256 @@
+"""Export a model for phones: TFLite (LiteRT) and ONNX files whose outputs match Keras.
+
+* TFLite: the Keras model's inference function goes through a SavedModel
+  (``keras.export.ExportArchive``) into ``tf.lite.TFLiteConverter`` with TFLite's built-in
+  ops only, so the file runs on the plain LiteRT runtime (no Flex delegate). Its batch size
+  is fixed (1 by default, one window at a time as a phone classifies): with a dynamic batch
+  the converter cannot lower DeepConvLSTM's LSTM loop (``tf.TensorListReserve``).
+* ONNX: Keras 3's ``model.export(format="onnx")`` (tf2onnx on TensorFlow), dynamic batch.
+
+Needs TensorFlow as the Keras backend and the ``export`` extra (``pip install
+"harnb[export]"``: tf2onnx, onnx, onnxruntime, ai-edge-litert). Where a format cannot take
+an op of a model, :class:`ExportError` names it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+FORMATS: tuple[str, ...] = ("tflite", "onnx")
+SUFFIX: dict[str, str] = {"tflite": ".tflite", "onnx": ".onnx"}
+#: The input name of every exported file.
+INPUT_NAME = "window"
+
+
+class ExportError(RuntimeError):
+    """A model cannot be written in a format (names the op or the missing piece)."""
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return fmt
+
+
+def _need(module: str, fmt: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ExportError(
+            f"{fmt} export needs the Python package {module.split('.')[0]!r}: "
+            'pip install "harnb[export]"'
+        ) from None
+
+
+def _need_tensorflow(fmt: str) -> Any:
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise ExportError(
+            f"{fmt} export runs through TensorFlow; Keras uses {keras.backend.backend()!r}. "
+            "Set KERAS_BACKEND=tensorflow before starting Python."
+        )
+    return _need("tensorflow", fmt)
+
+
+def _op_names(message: str) -> list[str]:
+    """The ops a converter error names (``tf.X`` that failed to legalize, unsupported ops)."""
+    ops = re.findall(r"failed to legalize operation '([\w.]+)'", message)
+    ops += re.findall(r"'([\w.]+)' op is neither a custom op nor a flex op", message)
+    ops += re.findall(r"No (?:op|converter) (?:registered )?for (?:op )?'?(\w+)'?", message)
+    ops += re.findall(r"Unsupported ops?: ([\w, ]+)", message)
+    return sorted(set(ops))
+
+
+def _failed(fmt: str, model: keras.Model, e: Exception) -> ExportError:
+    msg = str(e)
+    ops = _op_names(msg)
+    what = f"op {', '.join(ops)}" if ops else "an op (see the converter's message below)"
+    tail = msg.strip().splitlines()[-1][:500] if msg.strip() else type(e).__name__
+    return ExportError(f"{fmt} cannot take {what} of model {model.name!r}: {tail}")
+
+
+def export_tflite(model: keras.Model, path: str | os.PathLike[str], batch: int | None = 1) -> Path:
+    """Write ``model`` (inference mode) as a TFLite file with a fixed ``batch`` (None: dynamic,
+    which DeepConvLSTM's LSTM cannot take)."""
+    import keras
+
+    tf = _need_tensorflow("tflite")
+    path = Path(path)
+    b = None if batch is None else int(batch)
+    spec = [tf.TensorSpec([b, *model.input_shape[1:]], tf.float32, name=INPUT_NAME)]
+    with tempfile.TemporaryDirectory() as d:
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        archive.add_endpoint("serve", lambda x: model(x, training=False), input_signature=spec)
+        archive.write_out(d, verbose=False)
+        conv = tf.lite.TFLiteConverter.from_saved_model(d)
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        try:
+            data = conv.convert()
+        except Exception as e:  # the converter raises ConverterError with MLIR diagnostics
+            raise _failed("tflite", model, e) from e
+    _write(path, data)
+    return path
+
+
+def export_onnx(model: keras.Model, path: str | os.PathLike[str], opset: int | None = None):
+    """Write ``model`` (inference mode) as an ONNX file with a dynamic batch."""
+    tf = _need_tensorflow("onnx")
+    _need("tf2onnx", "onnx")
+    _need("onnx", "onnx")
+    path = Path(path)
+    spec = [tf.TensorSpec([None, *model.input_shape[1:]], tf.float32, name=INPUT_NAME)]
+    tmp = path.with_name(f".tmp{os.getpid()}-{path.name}")
+    kwargs = {} if opset is None else {"opset_version": int(opset)}
+    try:
+        model.export(str(tmp), format="onnx", verbose=False, input_signature=spec, **kwargs)
+    except Exception as e:
+        tmp.unlink(missing_ok=True)
+        raise _failed("onnx", model, e) from e
+    os.replace(tmp, path)
+    return path
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp{os.getpid()}-{path.name}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def export_model(
+    model: keras.Model, path: str | os.PathLike[str], fmt: str, batch: int | None = 1
+) -> Path:
+    """Write ``model`` to ``path`` in format ``fmt`` (``tflite`` or ``onnx``)."""
+    _check_format(fmt)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "tflite":
+        return export_tflite(model, path, batch=batch)
+    return export_onnx(model, path)
+
+
+def runner(path: str | os.PathLike[str]) -> Callable[[np.ndarray], np.ndarray]:
+    """A function windows → outputs that runs an exported file in its mobile runtime.
+
+    ``.tflite`` files run in ``ai_edge_litert``'s Interpreter (windows go through in chunks of
+    the file's fixed batch, the last one padded), ``.onnx`` files in onnxruntime.
+    """
+    path = Path(path)
+    if path.suffix == ".tflite":
+        litert = _need("ai_edge_litert.interpreter", "tflite")
+        it = litert.Interpreter(model_path=str(path))
+        it.allocate_tensors()
+        inp, out = it.get_input_details()[0], it.get_output_details()[0]
+        dynamic = int(inp["shape_signature"][0]) == -1
+        b = int(inp["shape"][0])
+
+        def run_tflite(X: np.ndarray) -> np.ndarray:
+            nonlocal b
+            X = np.asarray(X, np.float32)
+            if dynamic and len(X) != b:
+                b = len(X)
+                it.resize_tensor_input(inp["index"], [b, *X.shape[1:]])
+                it.allocate_tensors()
+            res = []
+            for i in range(0, len(X), b):
+                chunk = X[i : i + b]
+                k = len(chunk)
+                if k < b:
+                    chunk = np.concatenate([chunk, np.zeros((b - k, *X.shape[1:]), np.float32)])
+                it.set_tensor(inp["index"], chunk)
+                it.invoke()
+                res.append(np.array(it.get_tensor(out["index"]))[:k])
+            return np.concatenate(res)
+
+        return run_tflite
+    if path.suffix == ".onnx":
+        ort = _need("onnxruntime", "onnx")
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        name = sess.get_inputs()[0].name
+
+        def run_onnx(X: np.ndarray) -> np.ndarray:
+            return np.asarray(sess.run(None, {name: np.asarray(X, np.float32)})[0])
+
+        return run_onnx
+    raise ValueError(f"{path}: not an exported model (.tflite or .onnx)")
+
+
+def keras_runner(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
+    """Keras inference on a batch of windows (compiled predict step, no progress bar)."""
+
+    def run(X: np.ndarray) -> np.ndarray:
+        return np.asarray(model.predict_on_batch(np.asarray(X, np.float32)))
+
+    return run
+
+
+def median_latency(run: Callable[[np.ndarray], Any], window: np.ndarray, n: int = 50) -> float:
+    """Median seconds of ``n`` single-window calls, after 3 warm-up calls."""
+    x = np.asarray(window, np.float32)[None]
+    for _ in range(3):
+        run(x)
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        run(x)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def keras_file_size(model: keras.Model) -> int:
+    """Bytes of the model saved as a ``.keras`` file (the size a Keras user ships)."""
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "model.keras"
+        model.save(p)
+        return p.stat().st_size
+
+
+def compare(
+    model: keras.Model,
+    path: str | os.PathLike[str],
+    X: np.ndarray,
+    n_latency: int = 50,
+) -> dict[str, Any]:
+    """Exported outputs vs Keras on windows ``X``: max abs difference, sizes, latencies."""
+    X = np.asarray(X, np.float32)
+    k_run, e_run = keras_runner(model), runner(path)
+    ref = k_run(X)
+    got = e_run(X)
+    return {
+        "file": str(path),
+        "windows": len(X),
+        "max_abs_diff": float(np.max(np.abs(ref - got))),
+        "same_argmax": float(np.mean(ref.argmax(-1) == got.argmax(-1))),
+        "bytes": Path(path).stat().st_size,
+        "keras_bytes": keras_file_size(model),
+        "latency_s": median_latency(e_run, X[0], n_latency),
+        "keras_latency_s": median_latency(k_run, X[0], n_latency),
+    }
+
+
+def format_report(fmt: str, rep: dict[str, Any]) -> str:
+    """Lines for the terminal: the match, sizes and latencies beside Keras'."""
+    return (
+        f"{fmt}: {rep['file']}\n"
+        f"  max |{fmt} - keras| over {rep['windows']} windows: {rep['max_abs_diff']:.2e} "
+        f"(same class on {rep['same_argmax']:.1%})\n"
+        f"  size: {rep['bytes'] / 1e6:.2f} MB ({fmt}) vs {rep['keras_bytes'] / 1e6:.2f} MB "
+        "(.keras)\n"
+        f"  single-window latency (median): {rep['latency_s'] * 1e3:.2f} ms ({fmt}) vs "
+        f"{rep['keras_latency_s'] * 1e3:.2f} ms (keras predict_on_batch)"
+    )

@@ -1,0 +1,180 @@
+"""Released pre-trained models: ``harnb.pretrained.load("hart")``, offline, hash-checked.
+
+Each released model is pre-trained on the union of every dataset available (seed 0,
+subject-wise 70/10/20 % train/validation/test per dataset, early-stopped on the validation
+subjects) by ``harnb pretrain --release`` (:mod:`harnb.pretrained.release`). Its files lie in
+this package folder:
+
+* ``<model>.weights.npz`` — the weights, in ``model.get_weights()`` order, float16 where the
+  release measured no change of the held-out predictions (else float32);
+* ``<model>.card.json`` — the model card: training data, preprocessing contract (what a user
+  must do to raw windows), classes, training budget, held-out scores;
+* ``index.json`` — the SHA-256 of every file, which :func:`load` checks before trusting them.
+
+A model that is not committed here can be produced with ``harnb pretrain --release --model
+NAME`` (it lands here and in the index); the README says what each one costs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+#: Folder of the released files (package data).
+RELEASE_DIR = Path(__file__).resolve().parent
+INDEX = "index.json"
+#: Format of the weights file and card (bumped when their layout changes).
+RELEASE_FORMAT = 1
+
+__all__ = [
+    "PretrainedError",
+    "RELEASE_DIR",
+    "available",
+    "card",
+    "fit_stats",
+    "load",
+    "normalise",
+    "read_index",
+]
+
+
+class PretrainedError(RuntimeError):
+    """A released model is missing, or its file does not match the committed hash."""
+
+
+def _dir(folder: str | os.PathLike[str] | None) -> Path:
+    return Path(folder) if folder is not None else RELEASE_DIR
+
+
+def sha256(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file (read in chunks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_index(folder: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The release index: ``{model: {"weights": file, "card": file, "sha256": {...}}}``."""
+    p = _dir(folder) / INDEX
+    if not p.exists():
+        return {}
+    return json.loads(p.read_text())
+
+
+def available(folder: str | os.PathLike[str] | None = None) -> list[str]:
+    """Names of the released models present (in the index and on disk)."""
+    d = _dir(folder)
+    return sorted(k for k, v in read_index(folder).items() if (d / v["weights"]).exists())
+
+
+def _entry(model: str, folder: str | os.PathLike[str] | None) -> dict[str, Any]:
+    from harnb.models import MODELS
+
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; valid choices: {', '.join(MODELS)}")
+    d = _dir(folder)
+    entry = read_index(folder).get(model)
+    if entry is None or not (d / entry["weights"]).exists():
+        have = available(folder)
+        raise PretrainedError(
+            f"no released {model!r} model in {d} (released here: {', '.join(have) or 'none'}). "
+            f"Produce it with `harnb pretrain --release --model {model}` (see the README, "
+            "'Pre-trained models'), which writes it into this folder and its index."
+        )
+    return entry
+
+
+def _verified(path: Path, expected: str) -> Path:
+    got = sha256(path)
+    if got != expected:
+        raise PretrainedError(
+            f"{path} does not match the hash in {path.parent / INDEX} (expected sha256 "
+            f"{expected[:16]}…, file has {got[:16]}…): the file is damaged or was changed. "
+            "Restore it (`git checkout -- harnb/pretrained`) or re-create it with "
+            "`harnb pretrain --release`."
+        )
+    return path
+
+
+def card(model: str, folder: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The model card of a released model (hash-checked), as a dict."""
+    e = _entry(model, folder)
+    p = _verified(_dir(folder) / e["card"], e["sha256"]["card"])
+    return json.loads(p.read_text())
+
+
+def load(
+    model: str, folder: str | os.PathLike[str] | None = None, write_card: str | None = None
+) -> keras.Model:
+    """The released pre-trained ``model`` (one of :data:`harnb.models.MODELS`), offline.
+
+    Both files are checked against the index's SHA-256 first; a mismatch raises
+    :class:`PretrainedError`. The card is attached as ``model.card`` (a dict); with
+    ``write_card`` it is also written to that path (JSON). The model expects windows
+    normalised as ``card["preprocessing"]`` says (:func:`normalise`).
+    """
+    from harnb import models
+
+    e = _entry(model, folder)
+    d = _dir(folder)
+    info = card(model, folder)
+    wpath = _verified(d / e["weights"], e["sha256"]["weights"])
+    with np.load(wpath, allow_pickle=False) as z:
+        n = int(z["n_weights"])
+        weights = [z[f"w{i:04d}"].astype(np.float32) for i in range(n)]
+    m = models.build(model, n_classes=len(info["classes"]), input_shape=(128, 6), seed=0)
+    shapes = [tuple(w.shape) for w in m.get_weights()]
+    if [tuple(w.shape) for w in weights] != shapes:
+        raise PretrainedError(
+            f"{wpath} holds {len(weights)} arrays that do not fit the {model!r} architecture "
+            f"of this harnb ({len(shapes)} arrays): re-create it with `harnb pretrain --release`"
+        )
+    m.set_weights(weights)
+    m.card = info
+    if write_card is not None:
+        Path(write_card).write_text(json.dumps(info, indent=1))
+    return m
+
+
+def fit_stats(X: np.ndarray) -> dict[str, list[float]]:
+    """Per-sensor z-score statistics of raw windows ``X`` (n, 128, 6), as in training.
+
+    One mean and one standard deviation per sensor, pooled over its three axes (the
+    ``"sensor"`` mode of :func:`harnb.preprocess.fit_normalisation`), over every sample.
+    """
+    X = np.asarray(X, np.float64)
+    if X.ndim != 3 or X.shape[-1] != 6:
+        raise ValueError(f"windows must have shape (n, time, 6), got {X.shape}")
+    out: dict[str, list[float]] = {}
+    for sensor, s in (("acc", slice(0, 3)), ("gyro", slice(3, 6))):
+        block = X[..., s]
+        sd = float(block.std())
+        out[f"{sensor}_mean"] = [float(block.mean())] * 3
+        out[f"{sensor}_std"] = [sd if sd > 0 else 1.0] * 3
+    return out
+
+
+def normalise(X: np.ndarray, stats: dict[str, Any] | None = None) -> np.ndarray:
+    """z-score raw windows (acc m/s² with gravity, gyro rad/s) for a released model.
+
+    ``stats`` default to :func:`fit_stats` of ``X`` itself: during pre-training each dataset
+    was normalised by its own statistics, so a user's recordings should be normalised by
+    theirs (computed over all of them, not window by window). Pass
+    ``card["preprocessing"]["normalisation"]["union"]`` for a few windows whose own statistics
+    would be unreliable.
+    """
+    X = np.asarray(X, np.float32)
+    st = fit_stats(X) if stats is None else stats
+    mu = np.concatenate([st["acc_mean"], st["gyro_mean"]]).astype(np.float32)
+    sd = np.concatenate([st["acc_std"], st["gyro_std"]]).astype(np.float32)
+    return (X - mu) / sd
