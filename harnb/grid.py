@@ -534,12 +534,12 @@ def run_from_args(args: argparse.Namespace) -> int:
 
             load_config(args.cluster_config)
         if args.cross:
-            model = args.model[0] if args.model else None
             df = cross_dataset_matrix(
-                prof, args.out, model=model, datasets=args.datasets, seed=(args.seed or [0])[0],
-                progress=not args.no_progress, verbose=args.verbose,
+                prof, args.out, models=args.model, datasets=args.datasets,
+                seeds=args.seed or [0], progress=not args.no_progress, verbose=args.verbose,
             )  # fmt: skip
-            print(cross_matrix_table(df).round(3).to_string())
+            for (m, s), g in df.groupby(["model", "seed"]):
+                print(f"{m}, seed {s}:\n{cross_matrix_table(g).round(3).to_string()}")
             return 0
         df = run_grid(
             prof,

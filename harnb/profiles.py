@@ -68,6 +68,9 @@ class Profile:
     # chapter 3 (cross-dataset matrix) and chapter 6 (t-SNE)
     cross_model: str = "ispl"
     cross_epochs: int = 200
+    #: Chapter 3's training: None = ``cross_epochs`` epochs, last one kept (no validation);
+    #: a Budget = steps with early stopping on the training dataset's own validation subjects.
+    cross_budget: Budget | None = None
     cross_batch: int = 128
     tsne_max: int = 2000
     eval_batch: int = 512
@@ -156,6 +159,7 @@ PROFILES: dict[str, Profile] = {
         pretrain_per_seed=True,
         ratios=(0, 1, 5, 10, 70),
         cross_epochs=3,
+        cross_budget=Budget(min_steps=400, max_steps=2400, eval_every=100, patience=4),
         tsne_max=3000,
         notes={"sizing": "CPU_SIZING"},
     ),

@@ -568,7 +568,7 @@ class Cross:
         df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         if not df.empty:
             df = df[df["profile"] != "ci"]  # a ci matrix is a smoke check, never a result
-            for c in ("f1", "f1_union", "accuracy"):
+            for c in ("f1", "f1_union", "accuracy", "steps", "best_step"):
                 df[c] = pd.to_numeric(df[c], errors="coerce")
         self.results = df
 
@@ -657,8 +657,8 @@ def cross_page(cross: Cross):
             [
                 ("", report.note(
                     "No cross-dataset matrix trained to convergence is committed yet "
-                    "(<code>harnb run --cross --profile cpu</code> writes "
-                    "<code>data/results/cpu_cross.csv</code>); the paper's Fig. 1 is shown alone."
+                    "(<code>harnb run --cross --profile cpu --model ispl hart --seed 0 1 2 --out "
+                    "data/results/cpu_cross.csv</code> writes it); the paper's Fig. 1 is shown alone."
                 )),
                 ("Paper, Fig. 1", plots.show(plots.heatmap(ref, "Paper, Fig. 1: macro-F1"))),
             ]

@@ -161,6 +161,37 @@ def test_cross_dataset_matrix_resumes(env, monkeypatch):
     assert len(grid.cross_dataset_matrix(prof, out, store=store, progress=False)) == 9
 
 
+def test_cross_matrix_early_stops_on_own_validation_subjects(env, monkeypatch):
+    """cross_budget set: each training dataset's own validation subjects choose the checkpoint;
+    they are disjoint from its training and test subjects; another budget is another config."""
+    from harnb import cross
+
+    prof, store, out = env
+    prof = prof.with_(cross_model="tiny", cross_budget=train.Budget(max_steps=6, eval_every=2))
+    for d in ("A", "B", "C"):
+        tr, va, te = cross.cross_parts(store, d, 0.7, 0, validation=True)
+        s = [set(np.asarray(store.subject)[i]) for i in (tr, va, te)]
+        assert all(s) and not (s[0] & s[1] or s[0] & s[2] or s[1] & s[2]), d
+    seen = []
+    real_fit = train.fit
+
+    def spy(*a, **k):
+        seen.append(a[3] is not None and len(a[3]) > 0)
+        return real_fit(*a, **k)
+
+    monkeypatch.setattr(train, "fit", spy)
+    df = grid.cross_dataset_matrix(prof, out, store=store, seeds=[0, 1], progress=False)
+    assert len(df) == 2 * 9 and seen == [True] * 6 and df["config"].nunique() == 1
+    assert (df["best_step"] <= df["steps"]).all() and (df["steps"] <= 6).all()
+    other = prof.with_(cross_budget=train.Budget(max_steps=4, eval_every=2))
+    assert len(grid.cross_dataset_matrix(other, out, store=store, seeds=[0], progress=False)) == 9
+    assert len(seen) == 9  # the other budget trained again; the first one's rows are kept
+    assert (
+        len(grid.cross_dataset_matrix(prof, out, store=store, seeds=[0, 1], progress=False)) == 18
+    )
+    assert len(seen) == 9
+
+
 def test_profiles():
     for name in ("ci", "cpu", "full"):
         p = profiles.get_profile(name)
