@@ -102,6 +102,8 @@ def load_user_windows(
         store, table = preprocess.windows_from_recordings(recs, progress=progress)
         classes = ("?",) if ignore_labels else tuple(meta.classes)
         return UserData(meta.name, store, classes, table, meta.derived_from, str(folder))
+    if os.sep in str(data) or "/" in str(data):
+        raise DatasetError(f"{p}: no such folder (a CSV dataset folder or a dataset name)")
     name = datasets.check_name(str(data))
     if ignore_labels:
         raise ValueError(
@@ -516,6 +518,13 @@ def load_finetuned(path: str | os.PathLike[str]) -> tuple[keras.Model, dict[str,
     return keras.saving.load_model(mfile, compile=False), card
 
 
+def pretrained_normalise(X: np.ndarray, card: dict[str, Any]) -> np.ndarray:
+    """Windows z-scored by a fine-tuned model's statistics (its training subjects')."""
+    from harnb import pretrained
+
+    return pretrained.normalise(X, card["preprocessing"]["normalisation"]["stats"])
+
+
 def predict_folder(
     model_dir: str | os.PathLike[str], data: str | os.PathLike[str], batch: int = 512
 ) -> pd.DataFrame:
@@ -526,13 +535,13 @@ def predict_folder(
     training subjects'); returns ``recording, start_s, class`` (one row per window, start in
     seconds after the recording's first sample).
     """
-    from harnb import pretrained, train
+    from harnb import train
 
     model, card = load_finetuned(model_dir)
     ud = load_user_windows(data, ignore_labels=True)
     if len(ud.store) == 0:
         raise DatasetError(f"{data}: no recording is long enough for one 2.56 s window")
-    X = pretrained.normalise(ud.store.X, card["preprocessing"]["normalisation"]["stats"])
+    X = pretrained_normalise(ud.store.X, card)
     pred = train.predict_labels(model, X, batch)
     classes = np.array(card["classes"], dtype=object)
     rec = [f"{r['subject'].split(':', 1)[-1]}/{r['session']}" for r in ud.recordings]
