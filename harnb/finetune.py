@@ -71,11 +71,15 @@ class UserData:
         return np.array([s.split(":", 1)[-1] for s in self.store.subject])
 
 
-def _folder_recordings(folder: Path, ignore_labels: bool = False):
+def _folder_recordings(folder: Path, ignore_labels: bool = False, subjects=None):
     from harnb.datasets import csvfolder
 
     meta = csvfolder.read_meta(folder)
-    recs = csvfolder.read_folder(folder)
+    if subjects is not None:
+        unknown = sorted({str(s) for s in subjects} - set(meta.subjects))
+        if unknown:
+            raise ValueError(f"subjects {unknown} not in {meta.name} (has {list(meta.subjects)})")
+    recs = csvfolder.read_folder(folder, subjects=subjects)
     if ignore_labels:  # prediction: one run per recording, labels never looked at
         for r in recs:
             r.labels = np.zeros(len(r.labels), np.int8)
@@ -83,13 +87,17 @@ def _folder_recordings(folder: Path, ignore_labels: bool = False):
 
 
 def load_user_windows(
-    data: str | os.PathLike[str], ignore_labels: bool = False, progress: bool = False
+    data: str | os.PathLike[str],
+    ignore_labels: bool = False,
+    progress: bool = False,
+    subjects: list[str] | None = None,
 ) -> UserData:
     """Windows of a CSV dataset folder or of a dataset known by name (paper or added).
 
     A folder is read and windowed directly (its files are validated as ``harnb data add``
     does, nothing is registered); a name goes through the cached windows store.
-    ``ignore_labels`` (prediction) windows every stretch regardless of its labels.
+    ``ignore_labels`` (prediction) windows every stretch regardless of its labels;
+    ``subjects`` reads only those subjects of a folder.
     """
     from harnb import datasets, preprocess
 
@@ -98,14 +106,14 @@ def load_user_windows(
         from harnb.datasets import csvfolder
 
         folder = csvfolder.meta_path(p).parent
-        meta, recs = _folder_recordings(folder, ignore_labels)
+        meta, recs = _folder_recordings(folder, ignore_labels, subjects)
         store, table = preprocess.windows_from_recordings(recs, progress=progress)
         classes = ("?",) if ignore_labels else tuple(meta.classes)
         return UserData(meta.name, store, classes, table, meta.derived_from, str(folder))
     if os.sep in str(data) or "/" in str(data):
         raise DatasetError(f"{p}: no such folder (a CSV dataset folder or a dataset name)")
     name = datasets.check_name(str(data))
-    if ignore_labels:
+    if ignore_labels or subjects is not None:
         raise ValueError(
             f"{name}: prediction needs a CSV folder (harnb data export-csv writes one)"
         )
@@ -363,6 +371,11 @@ class FinetuneResult:
             "confusion matrix (rows true, columns predicted):",
             confusion_text(s["confusion"]),
         ]
+        if len(s["test_subjects"]) == 1:
+            lines.append(
+                "note: one test subject: the interval cannot show how the score varies between "
+                "people; hold out more subjects (--test-subjects) for that"
+            )
         if self.card.get("warning"):
             lines.append(f"note: {self.card['warning']}")
         if self.out is not None:
@@ -526,19 +539,22 @@ def pretrained_normalise(X: np.ndarray, card: dict[str, Any]) -> np.ndarray:
 
 
 def predict_folder(
-    model_dir: str | os.PathLike[str], data: str | os.PathLike[str], batch: int = 512
+    model_dir: str | os.PathLike[str],
+    data: str | os.PathLike[str],
+    batch: int = 512,
+    subjects: list[str] | None = None,
 ) -> pd.DataFrame:
     """Label every window of a CSV folder's recordings with a fine-tuned model.
 
     The folder's labels are ignored (the format requires a label column; any value allowed by
-    its metadata will do). Windows are normalised by the statistics in the model's card (the
+    its metadata will do); ``subjects`` keeps only those. Windows are normalised by the statistics in the model's card (the
     training subjects'); returns ``recording, start_s, class`` (one row per window, start in
     seconds after the recording's first sample).
     """
     from harnb import train
 
     model, card = load_finetuned(model_dir)
-    ud = load_user_windows(data, ignore_labels=True)
+    ud = load_user_windows(data, ignore_labels=True, subjects=subjects)
     if len(ud.store) == 0:
         raise DatasetError(f"{data}: no recording is long enough for one 2.56 s window")
     X = pretrained_normalise(ud.store.X, card)
@@ -562,3 +578,69 @@ def write_predictions(df: pd.DataFrame, out: str | os.PathLike[str]) -> Path:
     df.to_csv(tmp, index=False)
     os.replace(tmp, p)
     return p
+
+
+# --------------------------------------------------------------------------- chapter 7 helpers
+
+
+def example_folder(
+    folder: str | os.PathLike[str] = "", subjects: list[str] | tuple[str, ...] = ("1", "2", "8")
+) -> Path:
+    """``folder`` if given; else MotionSense ``subjects`` exported in the CSV format under the
+    data folder (``harnb data export-csv``; written once, reused while it is there)."""
+    if folder:
+        from harnb.datasets import csvfolder
+
+        return csvfolder.meta_path(folder).parent
+    from harnb import config, datasets
+    from harnb.datasets import csvfolder
+
+    ids = [str(s) for s in subjects]
+    out = config.data_dir() / "user" / f"MotionSense_csv-{'-'.join(ids)}"
+    if (out / csvfolder.META).is_file():
+        return out
+    info = datasets.REGISTRY["MotionSense"]
+    return csvfolder.export_csv(
+        datasets.load("MotionSense"),
+        out,
+        "MotionSense_csv",
+        full_name=f"{info.full_name}, exported by harnb",
+        citation=info.citation,
+        terms=info.terms,
+        subjects=ids,
+        derived_from="MotionSense",
+    )
+
+
+def describe(data: UserData) -> pd.DataFrame:
+    """Windows per subject and class (what there is to fine-tune and test on)."""
+    t = pd.crosstab(
+        pd.Series(data.subject_ids(), name="subject"),
+        pd.Series(np.asarray(data.classes, dtype=object)[data.store.y.astype(int)], name="class"),
+    )
+    return t.loc[sorted(t.index, key=_natural)]
+
+
+def scores_table(result: FinetuneResult) -> pd.DataFrame:
+    """One row: the subject-wise score with its interval and what it was computed on."""
+    s, f = result.scores, result.card["finetuning"]
+    lo, hi = s["macro_f1_ci95"]
+    return pd.DataFrame(
+        [
+            {
+                "strategy": f["strategy"],
+                "labelled windows": len(result.split.labelled),
+                "training subjects": " ".join(f["train_subjects"]),
+                "test subjects": " ".join(f["test_subjects"]),
+                "test windows": s["test_windows"],
+                "macro-F1 × 100": f"{100 * s['macro_f1']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]",
+                "accuracy %": round(100 * s["accuracy"], 1),
+                "steps (best)": f"{f['steps']} ({f['best_step']})",
+            }
+        ]
+    )
+
+
+def prediction_summary(pred: pd.DataFrame) -> pd.DataFrame:
+    """Predicted windows per recording and class (rows: recordings)."""
+    return pd.crosstab(pred["recording"], pred["class"])

@@ -152,7 +152,7 @@ def test_cli_finetune_on_motionsense_export(
     assert m, text
     f1, lo, hi = map(float, m.groups())
     assert lo <= f1 <= hi and f1 > 30  # far above chance (16.7) on 6 classes
-    assert "Downstairs" in text and "Walking" in text and "note:" not in text
+    assert "Downstairs" in text and "Walking" in text and "pre-trained on" not in text
     card = json.loads((out / "card.json").read_text())
     assert card["finetuning"]["test_subjects"] == ["8"]
     assert card["finetuning"]["train_subjects"] == ["1", "2"]
