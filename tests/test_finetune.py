@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_train import fake_models  # noqa: F401  (fixture)
 from test_user_datasets import HEADER, _meta, _noisy_rows
 
 from harnb import finetune
@@ -167,3 +168,20 @@ def test_cli_finetune_on_motionsense_export(
     pred = model.predict(X[te], verbose=0).argmax(-1)
     again = finetune.macro_f1_interval(y, pred, ud.subject_ids()[te], len(index))[0]
     assert again == pytest.approx(card["scores"]["macro_f1"], abs=1e-9)
+
+
+def test_train_finetune_head_size_follows_n_classes(fake_models) -> None:  # noqa: F811
+    """Own classes: the fresh head has their number; a pooled 10-class model is not reused."""
+    from test_train import toy_data
+
+    from harnb import train
+    from harnb.profiles import get_profile
+
+    prof = get_profile("ci").with_(finetune_budget=train.Budget(max_epochs=1))
+    X, y = toy_data(96)
+    Xv, yv = toy_data(32, seed=1)
+    pre = fake_models.build("tiny", seed=0)
+    pool = train.ModelPool()
+    m3, _ = train.finetune("P_U", pre, X, y % 3, Xv, yv % 3, prof, pool=pool, n_classes=3)
+    m10, _ = train.finetune("P_U", pre, X, y, Xv, yv, prof, pool=pool)
+    assert m3.output_shape[-1] == 3 and m10.output_shape[-1] == 10 and m10 is not m3
