@@ -292,6 +292,7 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         seed=args.seed,
         out=args.out,
         verbose=args.verbose,
+        progress=True,
     )
     print(res.summary())
     return 0

@@ -429,14 +429,22 @@ def run(
     seed: int = 0,
     out: str | os.PathLike[str] | None = None,
     verbose: int = 0,
+    progress: bool = False,
 ) -> FinetuneResult:
     """The whole path: windows, split, normalisation, K-shot fine-tuning, subject-wise scores,
-    and (with ``out``) the saved model and its card."""
+    and (with ``out``) the saved model and its card. ``progress`` reports each step on stderr."""
+    import sys
+
     from harnb.profiles import get_profile
+
+    def say(msg: str) -> None:
+        if progress:
+            print(f"harnb finetune: {msg}", file=sys.stderr, flush=True)
 
     if ratio is not None:
         labels_per_class = None
-    ud = data if isinstance(data, UserData) else load_user_windows(data)
+    say(f"windowing {data if not isinstance(data, UserData) else data.name}")
+    ud = data if isinstance(data, UserData) else load_user_windows(data, progress=progress)
     if len(ud.store) == 0:
         raise DatasetError(f"{ud.name}: no labelled window")
     train_s, test_s = split_subjects(ud, test_subjects, seed)
@@ -451,7 +459,12 @@ def run(
     y = index[ud.store.y.astype(np.int64)]
     X, stats = normalise_user(ud, train_s)
     pre, base_card = base_model(model)
+    say(
+        f"fine-tuning {model} ({strategy}, profile {prof.name}) on {len(split.labelled)} "
+        f"labelled windows of subjects {' '.join(train_s)}, validating on {len(split.val)}"
+    )
     ft, res = finetune_user(pre, X, y, split, len(classes), strategy, profile, seed, verbose)
+    say(f"scoring on the {len(split.test)} windows of test subjects {' '.join(test_s)}")
     scores = evaluate_user(ft, X, ud, split, classes, index)
     card = {
         "format": 1,
