@@ -292,7 +292,7 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         seed=args.seed,
         out=args.out,
         verbose=args.verbose,
-        progress=True,
+        progress=sys.stderr.isatty(),  # a terminal sees the steps; logs and pipes do not
     )
     print(res.summary())
     return 0
