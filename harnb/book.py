@@ -28,6 +28,7 @@ CHAPTERS: tuple[str, ...] = (
     "04_pretraining",
     "05_lodo",
     "06_tsne",
+    "07_your_data",
 )
 
 

@@ -275,6 +275,65 @@ def add_export_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_export)
 
 
+def _cmd_finetune(args: argparse.Namespace) -> int:
+    from harnb import finetune
+
+    k, ratio = args.labels_per_class, args.ratio
+    if k is None and ratio is None:
+        k = 5
+    res = finetune.run(
+        args.data,
+        model=args.model,
+        labels_per_class=k,
+        ratio=ratio,
+        strategy=args.strategy,
+        profile=args.profile,
+        test_subjects=args.test_subjects,
+        seed=args.seed,
+        out=args.out,
+        verbose=args.verbose,
+        progress=sys.stderr.isatty(),  # a terminal sees the steps; logs and pipes do not
+    )
+    print(res.summary())
+    return 0
+
+
+def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
+    """``harnb finetune`` and ``harnb predict``: a released model on the user's recordings."""
+    p = sub.add_parser(
+        "finetune",
+        help="fine-tune a released model on your labelled recordings, scored subject-wise",
+    )
+    p.add_argument("--model", default="hart", help="released model name or fine-tuned folder")
+    p.add_argument("--data", required=True, help="a CSV dataset folder or a dataset name")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--labels-per-class", type=int, default=None, help="K windows (default 5)")
+    g.add_argument("--ratio", type=float, default=None, help="or %% of each class's windows")
+    p.add_argument("--strategy", default="P_U", choices=("P_U", "P_F", "Rd"))
+    p.add_argument("--profile", default="cpu", help="whose fine-tuning budget (default: cpu)")
+    p.add_argument("--test-subjects", nargs="+", default=None, help="default: a seeded 30 %%")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="finetuned", help="folder for model.keras + card.json")
+    p.add_argument("--verbose", type=int, default=0)
+    p.set_defaults(func=_cmd_finetune)
+
+    q = sub.add_parser("predict", help="label new recordings with a fine-tuned model")
+    q.add_argument("--model", required=True, help="a folder written by harnb finetune")
+    q.add_argument("--data", required=True, help="a CSV dataset folder (labels are ignored)")
+    q.add_argument("--out", default="predictions.csv", help="CSV: recording, start_s, class")
+    q.set_defaults(func=_cmd_predict)
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from harnb import finetune
+
+    df = finetune.predict_folder(args.model, args.data)
+    out = finetune.write_predictions(df, args.out)
+    counts = ", ".join(f"{c} {n}" for c, n in df["class"].value_counts().items())
+    print(f"{out}: {len(df)} windows of {df['recording'].nunique()} recordings ({counts})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (separate so tests and docs can inspect it)."""
     p = argparse.ArgumentParser(
@@ -343,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     pb.set_defaults(func=_cmd_publish)
     add_pretrain_parser(sub)
     add_export_parser(sub)
+    add_finetune_parser(sub)
     return p
 
 

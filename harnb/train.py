@@ -457,6 +457,7 @@ def finetune(
     seed: int = 0,
     verbose: int = 0,
     pool: ModelPool | None = None,
+    n_classes: int | None = None,
 ) -> tuple[keras.Model, FitResult | None]:
     """Fine-tune a fresh copy of ``pretrained`` with ``strategy`` (Rd, P_F, P_U); P_0 = as is.
 
@@ -466,6 +467,8 @@ def finetune(
     trained, which gives the same model at a fraction of the cost. The pre-trained model is
     never modified, so one pre-training serves every strategy, ratio and seed. With a
     :class:`ModelPool`, the compiled model of an earlier run with the same strategy is reused.
+    ``n_classes`` sizes the fresh head (default: the 10-class union; a user's own classes for
+    :mod:`harnb.finetune`).
     """
     from harnb import models
     from harnb.config import N_CLASSES
@@ -474,18 +477,19 @@ def finetune(
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {STRATEGIES}")
     if strategy == "P_0":
         return pretrained, None
+    k = N_CLASSES if n_classes is None else int(n_classes)
     on_features = strategy == "P_F" and np.ndim(X) == 2
     if on_features:
-        model = models.feature_head(pretrained, n_classes=N_CLASSES, seed=seed)
+        model = models.feature_head(pretrained, n_classes=k, seed=seed)
     else:
-        model = models.finetune_variant(strategy, pretrained, n_classes=N_CLASSES, seed=seed)
+        model = models.finetune_variant(strategy, pretrained, n_classes=k, seed=seed)
     do_compile = True
     if pool is not None:
         try:
             arch: object = models.arch_of(pretrained)
         except Exception:  # a model harnb.models does not know: never share its pool slot
             arch = id(pretrained)
-        key = (strategy, arch, "features" if on_features else "windows")
+        key = (strategy, arch, "features" if on_features else "windows", k)
         model, do_compile = pool.take(key, model, profile.lr)
     res = fit(
         model,

@@ -80,6 +80,8 @@ def test_book_builds_with_real_numbers(built_book: Path) -> None:
     )
     for name in ("03_cross_dataset", "04_pretraining", "05_lodo", "06_tsne"):
         assert "Smoke check" in (html / "notebooks" / f"{name}.html").read_text(), name
+    ch7 = (html / "notebooks" / "07_your_data.html").read_text()  # the CSV format on real data
+    assert "MotionSense_csv" in ch7 and "Confusion matrix" in ch7 and "macro-F1" in ch7
     ch1 = (html / "notebooks" / "01_datasets.html").read_text()
     # Real counts from the mirror: UCI's 30 subjects, MotionSense's 24, the MobiFall subset's 9.
     for dataset in ("UCI", "MotionSense", "MobiAct"):

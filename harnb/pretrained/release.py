@@ -79,6 +79,37 @@ def release_split(store: Any, seed: int = RELEASE_SEED) -> dict[str, dict[str, n
     }
 
 
+def release_subjects(dataset: str, card: dict[str, Any]) -> dict[str, list[str]]:
+    """Subject ids of ``dataset`` in each part of a release's split (``{"test": [...], ...}``).
+
+    The split is recomputed from the dataset's windows (it depends on nothing else) and
+    checked against the window counts of the card, so a changed dataset or split raises
+    instead of naming the wrong subjects. Fine-tuning a release on one of its pre-training
+    datasets is leak-free only when its test subjects are among the release's ``test``.
+    """
+    from harnb import preprocess
+
+    info = card.get("training_data", {}).get("datasets", {}).get(dataset)
+    if info is None:
+        raise ValueError(f"{dataset} is not in the release's training data")
+    if card.get("training_data", {}).get("windows_per_dataset_cap") is not None:
+        raise ValueError("the release subsampled its windows: its split cannot be recomputed")
+    store = preprocess.build_windows(dataset, progress=False)
+    parts = release_split(store)[dataset]
+    got = {k: len(v) for k, v in parts.items()}
+    if got != info["windows"]:
+        raise ValueError(
+            f"{dataset}'s windows here ({got}) differ from the release's ({info['windows']}): "
+            "its split cannot be recomputed"
+        )
+
+    def ids(v: np.ndarray) -> list[str]:
+        s = {str(x).split(":", 1)[-1] for x in np.asarray(store.subject)[v]}
+        return sorted(s, key=lambda x: (len(x), x))
+
+    return {k: ids(v) for k, v in parts.items()}
+
+
 def _git_commit() -> str | None:
     try:
         out = subprocess.run(
