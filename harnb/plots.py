@@ -108,7 +108,8 @@ def curves(history: pd.DataFrame, title: str = "") -> go.Figure:
     import plotly.express as px
 
     fig = px.line(history, x="step", y="value", color="run", facet_col="metric", title=title)
-    fig.update_yaxes(matches=None)
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
+    fig.update_yaxes(matches=None, showticklabels=True)
     fig.update_layout(height=380)
     return fig
 
