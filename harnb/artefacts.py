@@ -140,10 +140,16 @@ def export_embeddings(
     prof = get_profile(profile)
     store = store if store is not None else folds.load_store(prof)
     dkey = folds.data_key(store)
-    frames = []
+    out = embedding_path(results)
+    frames, have = [], set()
+    if out.exists():  # maps are deterministic given the weights: keep those already written
+        old = pd.read_csv(out)
+        old = old[(old["model"] == model) & (old["profile"] == prof.name)]
+        frames.append(old)
+        have = set(zip(old["target"], old["seed"], strict=True))
     for t, s in _groups(results, model):
         ps = s if prof.pretrain_per_seed else prof.split_seed
-        if seeds is not None and ps not in set(seeds):
+        if (seeds is not None and ps not in set(seeds)) or (t, ps) in have:
             continue
         weights = Path(str(folds.pretrained_path(t, model, ps, prof, dkey)) + ".weights.h5")
         if not weights.exists():
@@ -175,7 +181,6 @@ def export_embeddings(
         )  # fmt: skip
     if not frames:
         raise ValueError(f"no (target, seed) of {results} matches seeds {seeds}")
-    out = embedding_path(results)
     _atomic_csv(pd.concat(frames, ignore_index=True), out)
     return out
 

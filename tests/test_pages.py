@@ -47,6 +47,9 @@ def test_artefacts_written_from_a_run_and_read_back(env) -> None:  # noqa: F811
     sil = emb.silhouettes()
     assert sil["silhouette"].between(-1, 1).all() and (sil["windows"] <= 60).all()
     assert emb.figure() is not None
+    before = pd.read_csv(e)  # a second publish keeps the maps it has (no recomputation)
+    artefacts.export_embeddings(out, prof, "tiny", store=store)
+    pd.testing.assert_frame_equal(pd.read_csv(e), before)
     # a pre-training that is not cached here is named, not silently skipped
     with pytest.raises(FileNotFoundError, match="target C"):
         artefacts.export_pretraining(
