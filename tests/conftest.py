@@ -55,3 +55,12 @@ def built_book(tmp_path_factory, session_data, mirror) -> Path:
         else:
             os.environ["HARNB_DATA"] = old
     return out
+
+
+@pytest.fixture
+def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty data folder for one test, with no mirror (tests that need it set it)."""
+    d = tmp_path / "data"
+    monkeypatch.setenv("HARNB_DATA", str(d))
+    monkeypatch.delenv("HARNB_MIRROR", raising=False)
+    return d

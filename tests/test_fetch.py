@@ -42,14 +42,6 @@ def mirror(tmp_path: Path) -> Path:
     return m
 
 
-@pytest.fixture
-def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    d = tmp_path / "data"
-    monkeypatch.setenv("HARNB_DATA", str(d))
-    monkeypatch.delenv("HARNB_MIRROR", raising=False)
-    return d
-
-
 def _leftovers(raw: Path) -> list[str]:
     return sorted(p.name for p in raw.iterdir() if p.name.startswith("."))
 

@@ -63,14 +63,6 @@ def write_folder(root: Path, meta: dict | None = None, files: dict | None = None
     return root
 
 
-@pytest.fixture
-def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    d = tmp_path / "data"
-    monkeypatch.setenv("HARNB_DATA", str(d))
-    monkeypatch.delenv("HARNB_MIRROR", raising=False)
-    return d
-
-
 def test_folder_reads_in_si_units(tmp_path: Path) -> None:
     recs = csvfolder.read_folder(write_folder(tmp_path / "ds"))
     assert [(r.subject, r.session) for r in recs] == [("s1", "a"), ("s2", "a")]
