@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harnb import config
 from harnb.profiles import Profile, get_profile
 
 PRETRAINING_COLUMNS: tuple[str, ...] = (
@@ -186,11 +185,9 @@ def export_embeddings(
 
 
 def _read_glob(pattern: str | os.PathLike[str], suffix: str, columns: Sequence[str]):
-    pat = Path(pattern)
-    if not pat.is_absolute():
-        pat = config.REPO_ROOT / pat
-    files = sorted(Path(pat.anchor).glob(str(pat.relative_to(pat.anchor))))
-    files = [f for f in files if f.name.endswith(suffix)]
+    from harnb.results import find_files
+
+    files = [f for f in find_files(pattern) if f.name.endswith(suffix)]
     frames = []
     for f in files:
         d = pd.read_csv(f)

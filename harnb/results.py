@@ -201,17 +201,21 @@ def check_single_config(df: pd.DataFrame, where: str = "results") -> None:
         )
 
 
+def find_files(pattern: str | os.PathLike[str]) -> list[Path]:
+    """Files matching a path or glob, relative to the repository unless absolute; sorted."""
+    pat = Path(pattern)
+    if not pat.is_absolute():
+        pat = config.REPO_ROOT / pat
+    return sorted(Path(pat.anchor).glob(str(pat.relative_to(pat.anchor))))
+
+
 def read_published(pattern: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Path]]:
     """All results files matching ``pattern`` (a path or glob, relative to the repository), merged.
 
     Lets a chapter render several committed runs (one file per model or profile) at once.
     Returns the merged frame and the files read, sorted; no match gives an empty frame.
     """
-    pat = Path(pattern)
-    if not pat.is_absolute():
-        pat = config.REPO_ROOT / pat
-    found = sorted(Path(pat.anchor).glob(str(pat.relative_to(pat.anchor))))
-    files = [p for p in found if _is_results_file(p)]
+    files = [p for p in find_files(pattern) if _is_results_file(p)]
     frames = [f for f in (read_results(p) for p in files) if not f.empty]
     if not frames:
         return pd.DataFrame(columns=COLUMNS), files

@@ -556,14 +556,10 @@ class Cross:
     seeds, with a 95 % interval over seeds where there are several."""
 
     def __init__(self, pattern: str = "data/results/*_cross.csv", profile: str = "cpu") -> None:
-        import glob
-
-        from harnb.config import REPO_ROOT
         from harnb.cross import CROSS_COLUMNS
-        from harnb.results import read_tidy
+        from harnb.results import find_files, read_tidy
 
-        pat = pattern if str(pattern).startswith("/") else str(REPO_ROOT / pattern)
-        self.files = sorted(glob.glob(pat))
+        self.files = find_files(pattern)
         frames = [read_tidy(f, CROSS_COLUMNS) for f in self.files]
         df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         if not df.empty:
