@@ -27,7 +27,7 @@ from harnb.train import Budget
 #: Version of the training and evaluation code. Bump it with every change that alters a
 #: number (training loop, splits, metrics): it is part of every cell's configuration hash, so
 #: a resumed grid never mixes results of two versions. Formatting and docs leave it alone.
-TRAINING_VERSION = "2026-12-01.1"
+TRAINING_VERSION = "2026-12-02.1"
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ TensorFlow's global seed is not touched during a grid (:func:`seed_host`), becau
 makes every compiled function retrace (13–20 s for HART on 2 cores). On the CPU that makes runs repeatable; on a GPU, TensorFlow also needs
 ``tf.config.experimental.enable_op_determinism()`` (``set_seed(..., deterministic_ops=True)``),
 which is slower and raises on ops with no deterministic kernel. A model reused through
-:class:`ModelPool` keeps its dropout generators' state, so its runs are repeatable for a given
-order of cells, not bit-identical to a fresh model's.
+:class:`ModelPool` takes the fresh model's weights and its dropout generators' state, so a run
+gives the same numbers whatever ran before it in the process (one Dask worker or another).
 """
 
 from __future__ import annotations
@@ -232,13 +232,23 @@ def reset_optimizer(model: keras.Model, lr: float) -> None:
             v.assign(np.zeros(v.shape, dtype=v.dtype))
 
 
+def seed_states(model: keras.Model) -> list:
+    """The state variables of every random generator (dropout) in ``model``, in layer order;
+    ``get_weights`` leaves them out."""
+    return [
+        sg.state
+        for layer in model._flatten_layers(include_self=False)
+        for sg in getattr(layer, "_seed_generators", [])
+    ]
+
+
 class ModelPool:
     """One compiled model per fine-tuning strategy, reused across ratios and seeds.
 
     With TensorFlow on 2 CPU cores, tracing HART's training step takes 25–30 s, longer than
     fine-tuning on a 1 % subset; reusing the compiled model (fresh weights copied in, optimiser
-    state zeroed) traces it once per strategy instead of once per run. Results equal a fresh
-    model's up to the order of random draws (dropout and shuffling stay seeded).
+    state zeroed, dropout generators' state copied in) traces it once per strategy instead of
+    once per run, with the numbers of a fresh model.
     """
 
     def __init__(self) -> None:
@@ -252,6 +262,8 @@ class ModelPool:
             self._models[k] = fresh
             return fresh, True
         m.set_weights(fresh.get_weights())
+        for pooled, new in zip(seed_states(m), seed_states(fresh), strict=True):
+            pooled.assign(new.value)
         reset_optimizer(m, lr)
         return m, False
 

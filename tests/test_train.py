@@ -240,3 +240,30 @@ def test_stratified_sample():
     s = stratified_sample(idx, y, 20, seed=0)
     assert 18 <= len(s) <= 21 and set(y[s - 1000]) == {0, 1, 2}
     np.testing.assert_array_equal(s, stratified_sample(idx, y, 20, seed=0))
+
+
+def test_pooled_p_f_head_repeats_a_fresh_run_whatever_ran_before():
+    """P_F's feature Dropout is drawn inside ``seeded`` and a pooled model takes the fresh
+    model's generator state: the same cell gives the same weights in any process order."""
+    import random
+
+    from harnb import models
+
+    prof = get_profile("ci").with_(finetune_budget=train.Budget(max_steps=6, eval_every=3))
+    pre = models.build("hart", n_classes=10, input_shape=(128, 6), seed=0)
+    rng = np.random.default_rng(0)
+    F = rng.normal(size=(96, int(models.frozen_features(pre).output_shape[-1]))).astype("float32")
+    y = rng.integers(0, 10, 96)
+
+    def run(pool, seed):
+        m, _ = train.finetune("P_F", pre, F, y, F[:32], y[:32], prof, seed=seed, pool=pool)
+        return [w.copy() for w in m.get_weights()]
+
+    random.seed(123)  # the process's shared state must not matter
+    fresh = run(None, 1)
+    pool = train.ModelPool()
+    run(pool, 0)  # another cell first advances the pooled generators
+    random.seed(7)
+    pooled = run(pool, 1)
+    assert all(np.array_equal(a, b) for a, b in zip(fresh, pooled, strict=True))
+    assert train.seed_states(models.feature_head(pre, seed=1))  # the Dropout has a generator

@@ -221,11 +221,11 @@ def feature_head(pretrained: keras.Model, n_classes: int = 10, seed: int | None 
     arch = arch_of(pretrained)
     tensor, rate = _feature_layer(pretrained)
     kwargs = {"kernel_initializer": ispl.INIT, "l2": ispl.L2} if arch == "ispl" else {}
-    with seeded(seed):
+    with seeded(seed):  # the Dropout's generator too, so P_F repeats in any process
         head = head_layer(check_n_classes(n_classes), **kwargs)
-    inp = keras.Input(shape=(int(tensor.shape[-1]),), name="frozen_features")
-    x = keras.layers.Dropout(rate, name=FEATURES)(inp) if rate > 0 else inp
-    return keras.Model(inp, head(x), name=arch)
+        inp = keras.Input(shape=(int(tensor.shape[-1]),), name="frozen_features")
+        x = keras.layers.Dropout(rate, name=FEATURES)(inp) if rate > 0 else inp
+        return keras.Model(inp, head(x), name=arch)
 
 
 def compose_frozen(pretrained: keras.Model, head_model: keras.Model) -> keras.Model:
