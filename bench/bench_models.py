@@ -1,36 +1,61 @@
-"""Benchmark: training and inference throughput of the four models, TensorFlow vs JAX backend.
+"""Benchmark: training throughput of the four models against what the machine can do.
 
 Each backend runs in its own fresh subprocess (``KERAS_BACKEND`` is read when Keras is
 imported), one after the other, on the same random inputs, with the project's compile settings
-(Adam 5e-4, sparse categorical cross-entropy, accuracy; Keras' default ``jit_compile``). Per
-model: build, ``--warmup`` training steps (the first one traces/compiles, reported as "first
-step"), then ``--batches`` timed ``train_on_batch`` steps; likewise ``predict_on_batch`` for
-inference. Throughput is samples per second at ``--batch-size`` (128, as in the paper).
+(Adam 5e-4, sparse categorical cross-entropy). In each subprocess:
 
-The table shows both backends and the JAX/TF ratio; the HART ratios are printed last.
+* **peak**: the best rate of a 2048 × 2048 fp32 matrix product through ``keras.ops.matmul``
+  (2 · 2048³ float ops), the yardstick the models are measured against in the same run;
+* per model and **variant**, ``--warmup`` training steps (the first one traces/compiles), then
+  the best of ``--repeat`` × ``--batches`` timed ``train_on_batch`` steps, and likewise
+  ``predict_on_batch``. A training step costs 3 × the forward float ops of
+  ``harnb.models.flops(name, convention="full")`` per sample (forward + two backward products);
+  achieved GFLOP/s and the share of the peak follow. Variants (TensorFlow only):
 
-    /work/venv/bin/python bench/bench_models.py [--models hart ...] [--batches 3] [--repeat 3] [--warmup 2]
+  - ``default``: as the study trains (Keras' default ``jit_compile``, off on a CPU);
+  - ``xla``: ``jit_compile=True``;
+  - ``slices`` (HART, MobileHART): before ``ChannelSplit`` — one ``ChannelSlice`` per channel
+    range, the blocks' code before this round (the numbers are the same, see the tests);
+  - ``bf16``: the ``mixed_bfloat16`` policy (AMX/AVX-512-BF16 matmuls); a different numeric
+    method, shown for information, not used by the study;
+
+  JAX runs ``default`` only (always compiled by XLA).
+
+``--profile`` adds, on TensorFlow, a trace of ``--batches`` training steps per model
+(``tf.profiler``), summed by op into: matrix products and convolutions, element-wise and
+reductions (LayerNorm/BatchNorm/activations/their gradients), data movement (transpose, slice,
+concat, tile, pad, gather), dropout random numbers, and the optimiser (ops under ``adam/``),
+with the ops per step: where a step's time goes and how much of it is not math.
+
+    .venv/bin/python bench/bench_models.py [--models hart ...] [--variants default xla ...]
+        [--backends tensorflow jax] [--profile] [--batches 4] [--repeat 3] [--warmup 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import functools
+import glob
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 
 BACKENDS = ("tensorflow", "jax")
+MODELS = ("ispl", "deepconvlstm", "hart", "mobilehart")
+VARIANTS = ("default", "xla", "slices", "bf16")
 MARK = "BENCH-JSON "
+PEAK_N = 2048
 
 
-def best_rate(step: Callable[[], object], batches: int, repeat: int) -> float:
-    """Steps per second: the best of ``repeat`` timings of ``batches`` steps each (the best is
-    the least disturbed by other load on a shared machine). Each step's result is brought to
-    the host, so asynchronous dispatch cannot hide work."""
+def best_time(step: Callable[[], object], batches: int, repeat: int) -> float:
+    """Seconds per step: the best of ``repeat`` timings of ``batches`` steps (the best is the
+    least disturbed by other load). Each result is brought to the host, so asynchronous
+    dispatch cannot hide work."""
     import numpy as np
 
     best = float("inf")
@@ -39,71 +64,171 @@ def best_rate(step: Callable[[], object], batches: int, repeat: int) -> float:
         for _ in range(batches):
             np.asarray(step())
         best = min(best, time.perf_counter() - t)
-    return batches / best
+    return best / batches
 
 
-def worker(
-    models: list[str], batch: int, batches: int, warmup: int, repeat: int
-) -> dict[str, dict]:
-    """Runs inside one backend's subprocess; returns per-model timings."""
+def matmul_peak(repeat: int) -> float:
+    """GFLOP/s of a 2048² fp32 matmul on this backend (a scalar comes back to the host)."""
+    import keras
+    import numpy as np
+    from keras import ops
+
+    rng = np.random.default_rng(0)
+    a = ops.convert_to_tensor(rng.normal(size=(PEAK_N, PEAK_N)).astype("float32"))
+    b = ops.convert_to_tensor(rng.normal(size=(PEAK_N, PEAK_N)).astype("float32"))
+    if keras.backend.backend() == "jax":
+        import jax
+
+        f = jax.jit(lambda u, v: (u @ v)[0, 0])
+    else:
+        f = lambda u, v: ops.matmul(u, v)[0, 0]  # noqa: E731
+    f(a, b)
+    t = best_time(lambda: f(a, b), 3, max(repeat, 3))
+    return 2 * PEAK_N**3 / t / 1e9
+
+
+def legacy_slices() -> Callable:
+    """A stand-in for ``ChannelSplit`` that builds one ``ChannelSlice`` per range (before)."""
+    import numpy as np
+
+    from harnb.models.layers import ChannelSlice
+
+    def factory(sizes):
+        bounds = np.cumsum((0, *sizes)).tolist()
+        return lambda x: [
+            ChannelSlice(a, b)(x) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+
+    return factory
+
+
+def build_variant(name: str, variant: str):
+    """The model compiled as ``variant`` asks (see the module docstring)."""
+    import keras
+
+    from harnb.models import build, hart, mobilehart
+
+    saved = hart.ChannelSplit, mobilehart.ChannelSplit
+    policy = keras.config.dtype_policy()
+    try:
+        if variant == "slices":
+            hart.ChannelSplit = mobilehart.ChannelSplit = legacy_slices()
+        if variant == "bf16":
+            keras.config.set_dtype_policy("mixed_bfloat16")
+        model = build(name, 10, seed=0)
+    finally:
+        hart.ChannelSplit, mobilehart.ChannelSplit = saved
+        keras.config.set_dtype_policy(policy)
+    kw = {"jit_compile": True} if variant == "xla" else {}
+    model.compile(
+        optimizer=keras.optimizers.Adam(5e-4),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        **kw,
+    )
+    return model
+
+
+OP_GROUPS = (
+    ("matmul/conv", ("MatMul", "Conv", "Einsum")),
+    ("data movement", ("Transpose", "Slice", "Concat", "Tile", "Pad", "Gather", "Split",
+                       "Reshape", "Pack", "Unpack", "Identity", "Cast", "Select", "Fill")),
+    ("random (dropout)", ("Random",)),
+)  # fmt: skip
+
+
+def op_group(op_name: str, op_type: str) -> str:
+    """Which part of a step an op belongs to (see the module docstring)."""
+    if "adam/" in op_name.lower():
+        return "optimiser"
+    for group, keys in OP_GROUPS:
+        if any(k in op_type for k in keys):
+            return group
+    return "element-wise/reductions"
+
+
+def profile_steps(model, x, y, steps: int) -> dict:
+    """TensorFlow op time per training step, by group and by op type (from a profiler trace)."""
+    import tensorflow as tf
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    with tempfile.TemporaryDirectory() as d:
+        tf.profiler.experimental.start(d)
+        t = time.perf_counter()
+        for _ in range(steps):
+            model.train_on_batch(x, y)
+        wall = (time.perf_counter() - t) / steps
+        tf.profiler.experimental.stop()
+        space = xplane_pb2.XSpace()
+        with open(sorted(glob.glob(f"{d}/**/*.xplane.pb", recursive=True))[-1], "rb") as f:
+            space.ParseFromString(f.read())
+    groups: collections.Counter = collections.Counter()
+    types: collections.Counter = collections.Counter()
+    n = 0
+    for plane in space.planes:
+        names = {k: v.name for k, v in plane.event_metadata.items()}
+        for line in plane.lines:
+            if not line.name.startswith("tf_Compute"):
+                continue
+            for e in line.events:
+                full = names[e.metadata_id]
+                if ":" not in full or full.startswith("ExecutorState"):
+                    continue
+                op_name, op_type = full.rsplit(":", 1)
+                sec = e.duration_ps / 1e12 / steps
+                groups[op_group(op_name, op_type)] += sec
+                types[op_type] += sec
+                n += 1
+    return {
+        "wall_s": wall,
+        "ops_per_step": n / steps,
+        "groups": dict(groups),
+        "top_types": dict(types.most_common(8)),
+    }
+
+
+def worker(args: argparse.Namespace) -> dict:
+    """Runs inside one backend's subprocess; returns the peak and per-model timings."""
     import keras
     import numpy as np
 
-    from harnb.models import build
+    from harnb.models import flops
 
+    backend = keras.backend.backend()
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(batch, 128, 6)).astype("float32")
-    y = rng.integers(0, 10, size=batch)
-    res: dict[str, dict] = {}
-    for name in models:
-        model = build(name, 10, seed=0)
-        model.compile(
-            optimizer=keras.optimizers.Adam(5e-4),
-            loss=keras.losses.SparseCategoricalCrossentropy(),
-            metrics=["accuracy"],
-        )
-        r: dict[str, float] = {}
-        t = time.perf_counter()
-        model.train_on_batch(x, y)  # returns host floats: the step has finished
-        r["train_first_s"] = time.perf_counter() - t
-        for _ in range(warmup - 1):
+    x = rng.normal(size=(args.batch_size, 128, 6)).astype("float32")
+    y = rng.integers(0, 10, size=args.batch_size)
+    out: dict = {"peak_gflops": matmul_peak(args.repeat), "models": {}, "profile": {}}
+    for name in args.models:
+        f = flops(name, convention="full")
+        for variant in args.variants:
+            if backend != "tensorflow" and variant != "default":
+                continue
+            if variant == "slices" and name not in ("hart", "mobilehart"):
+                continue
+            model = build_variant(name, variant)
+            t = time.perf_counter()
             model.train_on_batch(x, y)
-        r["train_sps"] = (
-            best_rate(functools.partial(model.train_on_batch, x, y), batches, repeat) * batch
-        )
-
-        t = time.perf_counter()
-        np.asarray(model.predict_on_batch(x))
-        r["infer_first_s"] = time.perf_counter() - t
-        for _ in range(warmup - 1):
+            r = {"first_step_s": time.perf_counter() - t, "flops": f}
+            for _ in range(args.warmup - 1):
+                model.train_on_batch(x, y)
+            step = best_time(
+                functools.partial(model.train_on_batch, x, y), args.batches, args.repeat
+            )
+            r["train_sps"] = args.batch_size / step
             np.asarray(model.predict_on_batch(x))
-        r["infer_sps"] = (
-            best_rate(functools.partial(model.predict_on_batch, x), batches, repeat) * batch
-        )
-        res[name] = r
-        print(
-            keras.backend.backend(), name, {k: round(v, 2) for k, v in r.items()}, file=sys.stderr
-        )
-    return res
+            inf = best_time(functools.partial(model.predict_on_batch, x), args.batches, args.repeat)
+            r["infer_sps"] = args.batch_size / inf
+            out["models"][f"{name}/{variant}"] = r
+            print(backend, name, variant, {k: round(v, 2) for k, v in r.items()}, file=sys.stderr)
+            if args.profile and variant == "default" and backend == "tensorflow":
+                out["profile"][name] = profile_steps(model, x, y, args.batches)
+            del model
+    return out
 
 
-def run_backend(backend: str, args: argparse.Namespace) -> dict[str, dict]:
+def run_backend(backend: str, argv: list[str]) -> dict:
     """One backend in a fresh interpreter; its results come back as a JSON line."""
-    cmd = [
-        sys.executable,
-        os.path.abspath(__file__),
-        "--worker",
-        "--models",
-        *args.models,
-        "--batch-size",
-        str(args.batch_size),
-        "--batches",
-        str(args.batches),
-        "--warmup",
-        str(args.warmup),
-        "--repeat",
-        str(args.repeat),
-    ]
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", *argv]
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -112,55 +237,77 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, dict]:
     return json.loads(line[len(MARK) :])
 
 
-def table(res: dict[str, dict[str, dict]], models: list[str]) -> str:
-    tf, jx = res["tensorflow"], res["jax"]
+def report(res: dict[str, dict], args: argparse.Namespace) -> str:
+    """The throughput table, the before/after ratios and the profiles, as text."""
+    lines = []
     head = (
-        f"{'model':<13}{'train TF':>10}{'train JAX':>11}{'JAX/TF':>8}"
-        f"{'infer TF':>11}{'infer JAX':>11}{'JAX/TF':>8}{'1st step TF/JAX (s)':>22}"
+        f"{'backend':<11}{'model':<13}{'variant':<9}{'train/s':>9}{'GFLOP/s':>9}{'of peak':>9}"
+        f"{'infer/s':>9}{'1st step s':>11}"
     )
-    rows = [head, "-" * len(head)]
-    for m in models:
-        a, b = tf[m], jx[m]
-        rows.append(
-            f"{m:<13}{a['train_sps']:>10.0f}{b['train_sps']:>11.0f}"
-            f"{b['train_sps'] / a['train_sps']:>7.2f}×"
-            f"{a['infer_sps']:>11.0f}{b['infer_sps']:>11.0f}"
-            f"{b['infer_sps'] / a['infer_sps']:>7.2f}×"
-            f"{a['train_first_s']:>13.1f} / {b['train_first_s']:.1f}"
-        )
-    return "\n".join(rows)
+    for backend, r in res.items():
+        peak = r["peak_gflops"]
+        lines += ["", f"{backend}: 2048² fp32 matmul {peak:.0f} GFLOP/s", head, "-" * len(head)]
+        for key, m in r["models"].items():
+            name, variant = key.split("/")
+            g = 3 * m["flops"] * m["train_sps"] / 1e9
+            lines.append(
+                f"{backend:<11}{name:<13}{variant:<9}{m['train_sps']:>9.0f}{g:>9.1f}"
+                f"{g / peak:>8.0%} {m['infer_sps']:>9.0f}{m['first_step_s']:>11.1f}"
+            )
+    tf = res.get("tensorflow", {}).get("models", {})
+    ratios = []
+    for name in args.models:
+        base = tf.get(f"{name}/default", {}).get("train_sps")
+        for variant in ("slices", "xla", "bf16"):
+            other = tf.get(f"{name}/{variant}", {}).get("train_sps")
+            if base and other:
+                ratios.append(f"{name} default/{variant} {base / other:.2f}×")
+        jx = res.get("jax", {}).get("models", {}).get(f"{name}/default", {}).get("train_sps")
+        if base and jx:
+            ratios.append(f"{name} JAX/TF {jx / base:.2f}×")
+    if ratios:
+        lines += ["", "training-rate ratios (TensorFlow default = this study's setting):"]
+        lines += [f"  {r}" for r in ratios]
+    for name, p in res.get("tensorflow", {}).get("profile", {}).items():
+        total = sum(p["groups"].values())
+        lines += [
+            "",
+            f"profile {name}: {p['wall_s'] * 1e3:.0f} ms per step wall, "
+            f"{total * 1e3:.0f} ms of op time (summed over threads), {p['ops_per_step']:.0f} ops",
+        ]
+        for g, s in sorted(p["groups"].items(), key=lambda kv: -kv[1]):
+            lines.append(f"  {g:<26}{s * 1e3:>7.1f} ms {s / total:>6.1%}")
+        top = ", ".join(f"{k} {v * 1e3:.1f}" for k, v in p["top_types"].items())
+        lines.append(f"  top op types (ms): {top}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--models", nargs="+", default=["ispl", "deepconvlstm", "hart", "mobilehart"])
+    p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    p.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
+    p.add_argument("--profile", action="store_true", help="trace TensorFlow training steps")
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--batches", type=int, default=3, help="timed steps per repeat")
+    p.add_argument("--batches", type=int, default=4, help="timed steps per repeat")
     p.add_argument("--repeat", type=int, default=3, help="timed repeats; the best one counts")
-    p.add_argument("--warmup", type=int, default=2, help="untimed steps first (>= 1)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps first (>= 1)")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = p.parse_args(argv)
     if min(args.warmup, args.batches, args.repeat) < 1:
         p.error("--warmup, --batches and --repeat must be >= 1")
     if args.worker:
-        out = worker(args.models, args.batch_size, args.batches, args.warmup, args.repeat)
-        print(MARK + json.dumps(out))
+        print(MARK + json.dumps(worker(args)))
         return 0
-
     t0 = time.perf_counter()
-    res = {b: run_backend(b, args) for b in BACKENDS}
+    res = {b: run_backend(b, argv) for b in args.backends}
     print(
         f"samples/s at batch {args.batch_size}; {args.warmup} warm-up steps, then the best of "
         f"{args.repeat} × {args.batches} timed steps; {os.cpu_count()} CPU(s), load average "
         f"{os.getloadavg()[0]:.1f}; {time.perf_counter() - t0:.0f} s in all"
     )
-    print(table(res, args.models))
-    if "hart" in args.models:
-        tf, jx = res["tensorflow"]["hart"], res["jax"]["hart"]
-        print(
-            f"HART JAX/TF: training {jx['train_sps'] / tf['train_sps']:.2f}×, "
-            f"inference {jx['infer_sps'] / tf['infer_sps']:.2f}×"
-        )
+    print(report(res, args))
     return 0
 
 

@@ -381,6 +381,35 @@ def headline_frame(pub: Published, protocol: str = "paper") -> pd.DataFrame:
     return df.sort_values(["model", "source", "strategy", "ratio"]).reset_index(drop=True)
 
 
+def architectures_table(pub: Published, ratio: int = 1, protocol: str = "paper") -> pd.DataFrame:
+    """One row per architecture at ``ratio`` % labels: our mean macro-F1 over its targets
+    [95 % interval] per strategy beside the paper's values averaged over the same targets
+    (the paper's AVG row on our targets), with the targets and seeds each row averages."""
+    h = headline_frame(pub, protocol)
+    rows = []
+    for m in pub.models:
+        sel = h[(h["model"] == m) & (h["ratio"] == ratio)]
+        if sel.empty:
+            continue
+        ok = pub.results[(pub.results["model"] == m) & (pub.results["protocol"] == protocol)]
+        ok = ok[(ok["ratio"] == ratio) & (ok["metric"] == "macro_f1") & (ok["status"] == "ok")]
+        row = {
+            "model": m,
+            "targets": ", ".join(display_name(t) for t in sorted(set(ok["target"]))),
+            "seeds": " ".join(map(str, sorted(set(ok["seed"])))),
+        }
+        for st in ("Rd", "P_F", "P_U"):
+            ours = sel[(sel["strategy"] == st) & (sel["source"] == "ours")]
+            ref = sel[(sel["strategy"] == st) & (sel["source"] != "ours")]
+            o = ours.iloc[0] if len(ours) else None
+            row[f"{st} ours"] = (
+                intervals.fmt_interval(o.f1 / 100, o.lo / 100, o.hi / 100) if o is not None else ""
+            )
+            row[f"{st} paper"] = f"{ref.iloc[0].f1:.1f}" if len(ref) else ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _paper_avg(model: str, targets: Sequence[str], ratio: int, strategy: str) -> float:
     ref = paper.lodo_tidy()
     ref = ref[(ref["model"] == model) & ref["target"].isin(targets)]

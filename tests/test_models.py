@@ -412,3 +412,37 @@ def test_other_input_lengths_build() -> None:
     assert M.build("hart", 6, input_shape=(64, 6)).output_shape == (None, 6)
     assert M.build("ispl", 6, input_shape=(100, 9)).output_shape == (None, 6)
     assert M.build("deepconvlstm", 6, input_shape=(64, 3)).output_shape == (None, 6)
+
+
+def test_channel_split_trains_exactly_like_one_slice_per_range():
+    """HART and MobileHART split channels with one op: same outputs and same gradients (so
+    the same weights after training) as one ChannelSlice per range."""
+    import keras
+
+    from harnb.models.layers import ChannelSlice, ChannelSplit
+
+    sizes, x = (2, 5, 3), np.random.default_rng(0).normal(size=(16, 4, 10)).astype("float32")
+    y = np.arange(16) % 3
+
+    def model(split: bool) -> keras.Model:
+        keras.utils.set_random_seed(0)
+        inp = keras.Input((4, 10))
+        bounds = np.cumsum((0, *sizes))
+        parts = (
+            ChannelSplit(sizes)(inp)
+            if split
+            else [ChannelSlice(a, b)(inp) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        )
+        h = keras.layers.Concatenate()([keras.layers.Dense(4)(p) for p in parts])
+        out = keras.layers.Dense(3, activation="softmax")(keras.layers.Flatten()(h))
+        m = keras.Model(inp, out)
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return m
+
+    a, b = model(False), model(True)
+    for _ in range(3):
+        a.train_on_batch(x, y)
+        b.train_on_batch(x, y)
+    assert all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights(), strict=True))
+    with pytest.raises(ValueError, match="positive sizes"):
+        ChannelSplit((3, 0))

@@ -105,3 +105,8 @@ def test_front_page_from_committed_results() -> None:
     )
     html = report.html_table(f, index=False).data
     assert "NaN" not in html and 'href="05_lodo.html"' in html
+    a = study.architectures_table(pub, ratio=1)
+    assert list(a["model"]) == pub.models and a["P_U ours"].str.contains(r"\[").all()
+    hart = h[(h["model"] == "hart") & (h["ratio"] == 1) & (h["strategy"] == "P_U")]
+    ref = hart[hart["source"] != "ours"]["f1"].iloc[0]
+    assert a.set_index("model").loc["hart", "P_U paper"] == f"{ref:.1f}"

@@ -54,6 +54,7 @@ _FREE = (
     layers.Dropout,
     layers.ZeroPadding1D,
     hl.ChannelSlice,
+    hl.ChannelSplit,
     hl.DropPath,
 )
 

@@ -18,7 +18,7 @@ from keras import layers
 
 from harnb.models.common import FEATURES, check_input_shape, head_layer
 from harnb.models.layers import (
-    ChannelSlice,
+    ChannelSplit,
     DropPath,
     LiteFormer,
     PositionEmbedding,
@@ -53,15 +53,15 @@ def sensor_wise_block(
     d = x.shape[-1]
     q, h = d // 4, d // 2
     x1 = layers.LayerNormalization(epsilon=EPS)(x)
+    acc_in, lite_in, gyro_in = ChannelSplit((q, h, d - q - h))(x1)
 
-    def attention(start: int, stop: int) -> keras.KerasTensor:
-        s = ChannelSlice(start, stop)(x1)
+    def attention(s: keras.KerasTensor) -> keras.KerasTensor:
         a = layers.MultiHeadAttention(num_heads=heads, key_dim=q, dropout=dropout)(s, s)
         return DropPath(drop_path)(a)
 
-    acc = attention(0, q)
-    lite = LiteFormer(kernel, lite_heads, drop_path)(ChannelSlice(q, q + h)(x1))
-    gyro = attention(q + h, d)
+    acc = attention(acc_in)
+    lite = LiteFormer(kernel, lite_heads, drop_path)(lite_in)
+    gyro = attention(gyro_in)
     x2 = layers.Add()([layers.Concatenate(axis=-1)([acc, lite, gyro]), x])
     x3 = layers.LayerNormalization(epsilon=EPS)(x2)
     x3 = layers.Dense(2 * d, activation="swish")(x3)
@@ -75,8 +75,9 @@ def build_hart(n_classes: int = 10, input_shape: tuple[int, int] = (128, 6)) -> 
     """HART; the 1024-d output of the MLP head (after dropout) is the feature layer."""
     t, c = check_input_shape("hart", input_shape, channels=6, multiple=PATCH, min_length=PATCH)
     inputs = keras.Input(shape=(t, c), name="inputs")
-    acc = layers.Conv1D(PROJECTION // 2, PATCH, strides=PATCH)(ChannelSlice(0, 3)(inputs))
-    gyro = layers.Conv1D(PROJECTION // 2, PATCH, strides=PATCH)(ChannelSlice(3, 6)(inputs))
+    acc_in, gyro_in = ChannelSplit((3, 3))(inputs)
+    acc = layers.Conv1D(PROJECTION // 2, PATCH, strides=PATCH)(acc_in)
+    gyro = layers.Conv1D(PROJECTION // 2, PATCH, strides=PATCH)(gyro_in)
     x = layers.Concatenate(axis=-1)([acc, gyro])
     x = PositionEmbedding()(x)
     for kernel, rate in zip(KERNELS, drop_path_schedule(DROPOUT, len(KERNELS)), strict=True):

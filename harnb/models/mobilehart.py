@@ -18,7 +18,7 @@ from keras import layers
 
 from harnb.models.common import FEATURES, check_input_shape, head_layer
 from harnb.models.hart import EPS, sensor_wise_block
-from harnb.models.layers import ChannelSlice, DepthwiseConv1D, drop_path_schedule
+from harnb.models.layers import ChannelSplit, DepthwiseConv1D, drop_path_schedule
 
 FEATURE_DIM = 1024
 PROJECTION_DIMS = (96, 120, 144)
@@ -106,8 +106,8 @@ def _sensor_wise_hart(
             x, heads=HEADS, lite_heads=HEADS, kernel=LITE_KERNEL, drop_path=rate, dropout=DROPOUT
         )
     out = []
-    for s, (start, stop) in zip((acc, gyro), ((0, half), (half, dim)), strict=True):
-        folded = conv_block(ChannelSlice(start, stop)(x), s.shape[-1], kernel_size=1)
+    for s, part in zip((acc, gyro), ChannelSplit((half, dim - half))(x), strict=True):
+        folded = conv_block(part, s.shape[-1], kernel_size=1)
         out.append(conv_block(layers.Concatenate(axis=-1)([s, folded]), half))
     return out[0], out[1]
 
@@ -116,8 +116,9 @@ def build_mobilehart(n_classes: int = 10, input_shape: tuple[int, int] = (128, 6
     """MobileHART-XS; the 1024-d output of the MLP head (after dropout) is the feature layer."""
     t, c = check_input_shape("mobilehart", input_shape, channels=6, multiple=32, min_length=32)
     inputs = keras.Input(shape=(t, c), name="inputs")
-    acc = _mv2_stack(conv_block(ChannelSlice(0, 3)(inputs), FILTERS[0], strides=2))
-    gyro = _mv2_stack(conv_block(ChannelSlice(3, 6)(inputs), FILTERS[0], strides=2))
+    acc_in, gyro_in = ChannelSplit((3, 3))(inputs)
+    acc = _mv2_stack(conv_block(acc_in, FILTERS[0], strides=2))
+    gyro = _mv2_stack(conv_block(gyro_in, FILTERS[0], strides=2))
     acc, gyro = _sensor_wise_hart(acc, gyro, n_layers=2, dim=PROJECTION_DIMS[0])
     x = layers.Concatenate(axis=-1)([acc, gyro])
     x = layers.Dense(PROJECTION_DIMS[0], activation="swish")(x)
