@@ -128,6 +128,32 @@ def test_bad_header_and_layout(tmp_path: Path) -> None:
         csvfolder.read_folder(root)
 
 
+def test_read_for_prediction_needs_no_labels(tmp_path: Path) -> None:
+    """``labels=False``: no label column, no ``labels`` mapping; every other check stays."""
+    meta = _meta()
+    del meta["labels"]
+    root = write_folder(tmp_path / "new", meta=meta)
+    for p in sorted(root.glob("s*/a.csv")):  # the label is the last field
+        p.write_text("\n".join(r.rsplit(",", 1)[0] for r in p.read_text().splitlines()) + "\n")
+    recs = csvfolder.read_folder(root, labels=False)
+    ref = csvfolder.read_folder(write_folder(tmp_path / "labelled"))
+    assert [(r.subject, len(r.labels)) for r in recs] == [(r.subject, len(r.labels)) for r in ref]
+    for r, q in zip(recs, ref, strict=True):
+        np.testing.assert_array_equal(r.acc.t, q.acc.t)
+        np.testing.assert_array_equal(r.acc.xyz, q.acc.xyz)
+        np.testing.assert_array_equal(r.gyro.xyz, q.gyro.xyz)
+        assert (r.labels == 0).all()  # one run per recording
+    with pytest.raises(DataFormatError, match=r"harnb-dataset.json: missing key\(s\) labels"):
+        csvfolder.read_folder(root)  # data add, fine-tuning: labels required as before
+    p = root / "s1" / "a.csv"
+    rows = p.read_text().splitlines()
+    rows[3] = rows[2]
+    p.write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataFormatError, match="not after the previous") as e:
+        csvfolder.read_folder(root, labels=False)
+    assert str(e.value).startswith(f"{p}, line 4: ")
+
+
 @pytest.mark.parametrize(
     ("over", "key", "match"),
     [

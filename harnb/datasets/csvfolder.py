@@ -6,6 +6,8 @@ least :data:`COLUMNS` (``timestamp, acc_x, acc_y, acc_z, gyro_x, gyro_y, gyro_z,
 order, other columns ignored); units are declared once in the metadata. The full specification
 is ``book/your_data_format.md``; :func:`read_folder` checks all of it and names the file and line
 of the first problem, so a user fixes their export once instead of debugging windows later.
+Read for prediction (``labels=False``), the label column and the metadata's ``labels`` mapping
+are optional: new recordings have no labels.
 
 :func:`export_csv` writes any loaded dataset in this format (SI units, union labels), which is
 how the format is exercised on real data (MotionSense) in the tests.
@@ -65,12 +67,13 @@ _OPTIONAL = (
 class FolderMeta:
     """The validated metadata of a dataset folder.
 
-    ``labels`` maps each label written in the CSV files to a class name, or to None (those
-    samples are dropped, like the six datasets' activities outside the union). ``own_classes``
-    is True when the classes are the user's own rather than the 10-class union; then
-    ``classes`` lists them in label-index order. ``derived_from`` names a dataset holding the
-    same recordings (an export): the two are never loaded together, which would put a LODO
-    target's recordings among its sources.
+        ``labels`` maps each label written in the CSV files to a class name, or to None (those
+        samples are dropped, like the six datasets' activities outside the union); it is empty for a
+    folder read for prediction without one. ``own_classes``
+        is True when the classes are the user's own rather than the 10-class union; then
+        ``classes`` lists them in label-index order. ``derived_from`` names a dataset holding the
+        same recordings (an export): the two are never loaded together, which would put a LODO
+        target's recordings among its sources.
     """
 
     name: str
@@ -119,8 +122,12 @@ def meta_path(folder_or_file: str | os.PathLike[str]) -> Path:
     return p.resolve()
 
 
-def read_meta(folder_or_file: str | os.PathLike[str]) -> FolderMeta:
-    """Parse and check a folder's metadata; errors name the file and line of the bad key."""
+def read_meta(folder_or_file: str | os.PathLike[str], *, labels: bool = True) -> FolderMeta:
+    """Parse and check a folder's metadata; errors name the file and line of the bad key.
+
+    ``labels=False`` (prediction) makes the ``labels`` mapping optional, as new recordings
+    have none; a mapping that is given is checked all the same.
+    """
     path = meta_path(folder_or_file)
     text = path.read_text(encoding="utf-8")
     try:
@@ -133,9 +140,10 @@ def read_meta(folder_or_file: str | os.PathLike[str]) -> FolderMeta:
     def bad(key: str, reason: str) -> DataFormatError:
         return _err(path, _key_line(text, key), f"{key!r} {reason}")
 
-    missing = [k for k in _REQUIRED if k not in doc]
+    required = _REQUIRED if labels else tuple(k for k in _REQUIRED if k != "labels")
+    missing = [k for k in required if k not in doc]
     if missing:
-        raise _err(path, None, f"missing key(s) {', '.join(missing)} (required: {_REQUIRED})")
+        raise _err(path, None, f"missing key(s) {', '.join(missing)} (required: {required})")
     unknown = sorted(set(doc) - set(_REQUIRED) - set(_OPTIONAL))
     if unknown:
         raise bad(unknown[0], f"is not a known key (known: {_REQUIRED + _OPTIONAL})")
@@ -188,11 +196,11 @@ def read_meta(folder_or_file: str | os.PathLike[str]) -> FolderMeta:
     classes_mode = doc.get("classes", "union")
     if classes_mode not in ("union", "own"):
         raise bad("classes", f"must be 'union' (default) or 'own', got {classes_mode!r}")
-    labels = doc["labels"]
-    if not isinstance(labels, dict) or not labels:
+    mapping = doc.get("labels", {})  # absent only when read for prediction
+    if "labels" in doc and (not isinstance(mapping, dict) or not mapping):
         raise bad("labels", "must map each label written in the CSV files to a class (or null)")
     own = classes_mode == "own"
-    for raw, cls in labels.items():
+    for raw, cls in mapping.items():
         if cls is not None and not isinstance(cls, str):
             raise bad("labels", f"maps {raw!r} to {cls!r}; a class name or null is expected")
         if not own and cls is not None and cls not in config.CLASS_INDEX:
@@ -206,11 +214,11 @@ def read_meta(folder_or_file: str | os.PathLike[str]) -> FolderMeta:
             )
     if own:
         seen: dict[str, None] = {}
-        for cls in labels.values():
+        for cls in mapping.values():
             if cls is not None:
                 seen.setdefault(cls, None)
         classes = tuple(seen)
-        if not classes:
+        if not classes and mapping:
             raise bad("labels", "maps every label to null: no class is left")
         if len(classes) > 127:
             raise bad("labels", "has more than 127 classes")
@@ -225,7 +233,7 @@ def read_meta(folder_or_file: str | os.PathLike[str]) -> FolderMeta:
         acc_unit=units["acc"],
         gyro_unit=units["gyro"],
         subjects=tuple(subjects),
-        labels=dict(labels),
+        labels=dict(mapping),
         own_classes=own,
         classes=classes,
         full_name=doc.get("full_name", ""),
@@ -265,20 +273,24 @@ def _split(line: str) -> list[str]:
     return [f.strip().strip('"') for f in line.split(",")]
 
 
-def read_csv(path: Path, meta: FolderMeta) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def read_csv(
+    path: Path, meta: FolderMeta, *, labels: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One recording: timestamps in s, acc (n, 3) m/s², gyro (n, 3) rad/s, class indices (n,).
 
     Every bad row is reported by file and line: a missing column, a field that is not a
     number, a NaN or empty value, a timestamp not after the previous one, a label outside the
-    metadata's mapping.
+    metadata's mapping. ``labels=False`` (prediction: new recordings have no labels) does not
+    read the label column, present or not, and gives every sample class 0.
     """
+    columns = COLUMNS if labels else COLUMNS[:7]
     raw = path.read_bytes()
     text_head = raw[: raw.find(b"\n") if b"\n" in raw else len(raw)].decode("utf-8", "replace")
     header = _split(text_head.lstrip("\ufeff"))
-    missing = [c for c in COLUMNS if c not in header]
+    missing = [c for c in columns if c not in header]
     if missing:
         raise _err(path, 1, f"missing column(s) {', '.join(missing)}; header is {header}")
-    dup = sorted({c for c in COLUMNS if header.count(c) > 1})
+    dup = sorted({c for c in columns if header.count(c) > 1})
     if dup:
         raise _err(path, 1, f"column(s) {', '.join(dup)} appear more than once")
     body = raw.rstrip()  # trailing blank lines are not rows
@@ -289,8 +301,8 @@ def read_csv(path: Path, meta: FolderMeta) -> tuple[np.ndarray, np.ndarray, np.n
     try:
         df = pd.read_csv(
             io.BytesIO(body),
-            usecols=list(COLUMNS),
-            dtype={**{c: np.float64 for c in num}, "label": str},
+            usecols=list(columns),
+            dtype={**{c: np.float64 for c in num}, **({"label": str} if labels else {})},
             keep_default_na=False,
             na_values={c: ["", "NaN", "nan", "NA"] for c in num},
             skip_blank_lines=False,
@@ -319,6 +331,10 @@ def read_csv(path: Path, meta: FolderMeta) -> tuple[np.ndarray, np.ndarray, np.n
             f"timestamp {float(x[i, 0])!r} is not after the previous row's {float(x[i - 1, 0])!r}: "
             "timestamps must strictly increase within a recording",
         )
+    acc = x[:, 1:4] * ACC_UNITS[meta.acc_unit]
+    gyro = x[:, 4:7] * GYRO_UNITS[meta.gyro_unit]
+    if not labels:
+        return t, acc, gyro, np.zeros(len(t), np.int8)
     empty = df["label"].isna().to_numpy() | (df["label"].to_numpy(str) == "")
     if empty.any():
         raise _err(path, int(np.flatnonzero(empty)[0]) + 2, "label is empty")
@@ -335,8 +351,6 @@ def read_csv(path: Path, meta: FolderMeta) -> tuple[np.ndarray, np.ndarray, np.n
             f"({sorted(index)}); add it there (map it to null to drop it)",
         )
     codes = np.array([index[u] for u in uniq], dtype=np.int8)[inv]
-    acc = x[:, 1:4] * ACC_UNITS[meta.acc_unit]
-    gyro = x[:, 4:7] * GYRO_UNITS[meta.gyro_unit]
     return t, acc, gyro, codes
 
 
@@ -363,7 +377,7 @@ def _scan_error(
     path: Path, body: bytes, header: list[str], cause: Exception | None
 ) -> DataFormatError | None:
     """The first line with a wrong field count or a non-number (slow path, errors only)."""
-    cols = {c: header.index(c) for c in COLUMNS}
+    cols = {c: header.index(c) for c in COLUMNS[:7]}
     lines = body.decode("utf-8", "replace").splitlines()
     for k, line in enumerate(lines[1:], start=2):
         fields = _split(line)
@@ -382,21 +396,24 @@ def _scan_error(
     return _err(path, None, f"unreadable CSV ({cause})")
 
 
-def read_folder(folder: str | os.PathLike[str], **options: object) -> list[Recording]:
+def read_folder(
+    folder: str | os.PathLike[str], *, labels: bool = True, **options: object
+) -> list[Recording]:
     """Every recording of a dataset folder, checked and converted to SI units.
 
-    Option ``subjects`` (a list of ids) reads only those subjects.
+    Option ``subjects`` (a list of ids) reads only those subjects. ``labels=False`` reads a
+    folder for prediction: no label column or ``labels`` mapping needed, every sample class 0.
     """
     subjects = options.pop("subjects", None)
     if options:
         raise TypeError(f"a CSV folder dataset takes only 'subjects', got {sorted(options)}")
     folder = meta_path(folder).parent
-    meta = read_meta(folder)
+    meta = read_meta(folder, labels=labels)
     out = []
     for subject, path in recording_files(folder, meta):
         if subjects is not None and subject not in {str(s) for s in subjects}:  # type: ignore[attr-defined]
             continue
-        t, acc, gyro, y = read_csv(path, meta)
+        t, acc, gyro, y = read_csv(path, meta, labels=labels)
         session = path.relative_to(folder / subject).with_suffix("").as_posix()
         out.append(
             Recording(
