@@ -319,7 +319,7 @@ def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
 
     q = sub.add_parser("predict", help="label new recordings with a fine-tuned model")
     q.add_argument("--model", required=True, help="a folder written by harnb finetune")
-    q.add_argument("--data", required=True, help="a CSV dataset folder (labels are ignored)")
+    q.add_argument("--data", required=True, help="a CSV dataset folder (labels optional, ignored)")
     q.add_argument("--out", default="predictions.csv", help="CSV: recording, start_s, class")
     q.set_defaults(func=_cmd_predict)
 

@@ -74,15 +74,14 @@ class UserData:
 def _folder_recordings(folder: Path, ignore_labels: bool = False, subjects=None):
     from harnb.datasets import csvfolder
 
-    meta = csvfolder.read_meta(folder)
+    labels = not ignore_labels  # prediction: new recordings need no label column nor mapping
+    meta = csvfolder.read_meta(folder, labels=labels)
     if subjects is not None:
         unknown = sorted({str(s) for s in subjects} - set(meta.subjects))
         if unknown:
             raise ValueError(f"subjects {unknown} not in {meta.name} (has {list(meta.subjects)})")
-    recs = csvfolder.read_folder(folder, subjects=subjects)
-    if ignore_labels:  # prediction: one run per recording, labels never looked at
-        for r in recs:
-            r.labels = np.zeros(len(r.labels), np.int8)
+    # without labels every sample is class 0: one run per recording, windows cross activities
+    recs = csvfolder.read_folder(folder, labels=labels, subjects=subjects)
     return meta, recs
 
 
@@ -96,7 +95,8 @@ def load_user_windows(
 
     A folder is read and windowed directly (its files are validated as ``harnb data add``
     does, nothing is registered); a name goes through the cached windows store.
-    ``ignore_labels`` (prediction) windows every stretch regardless of its labels;
+    ``ignore_labels`` (prediction) reads a folder without labels (a label column and the
+    metadata's mapping are optional, ignored if there) and windows every stretch;
     ``subjects`` reads only those subjects of a folder.
     """
     from harnb import datasets, preprocess
@@ -559,10 +559,10 @@ def predict_folder(
 ) -> pd.DataFrame:
     """Label every window of a CSV folder's recordings with a fine-tuned model.
 
-    The folder's labels are ignored (the format requires a label column; any value allowed by
-    its metadata will do); ``subjects`` keeps only those. Windows are normalised by the statistics in the model's card (the
-    training subjects'); returns ``recording, start_s, class`` (one row per window, start in
-    seconds after the recording's first sample).
+    The folder needs no labels (no label column, no ``labels`` mapping; ignored if there);
+    ``subjects`` keeps only those. Windows are normalised by the statistics in the model's
+    card (the training subjects'); returns ``recording, start_s, class`` (one row per window,
+    start in seconds after the recording's first sample).
     """
     from harnb import train
 

@@ -170,6 +170,69 @@ def test_cli_finetune_on_motionsense_export(
     assert again == pytest.approx(card["scores"]["macro_f1"], abs=1e-9)
 
 
+def _model_folder(out: Path, X: np.ndarray) -> Path:
+    """A folder as ``harnb finetune --out`` writes it, without the training: the released HART
+    (the 10 union classes), normalised by the statistics of windows ``X``."""
+    from harnb import config, pretrained
+
+    stats = pretrained.fit_stats(X)
+    card = {"classes": list(config.CLASSES), "preprocessing": {"normalisation": {"stats": stats}}}
+    return finetune.save_finetuned(pretrained.load("hart"), card, out)
+
+
+@pytest.mark.mirror
+def test_predict_on_recordings_without_labels(
+    mirror: Path, session_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """New recordings have no labels: two MotionSense recordings without the label column and
+    the metadata's mapping get the same windows and classes as with them; adding or
+    fine-tuning on them still fails, naming the file."""
+    from harnb.datasets import DataFormatError, csvfolder
+
+    monkeypatch.setenv("HARNB_DATA", str(session_data))
+    monkeypatch.setenv("HARNB_MIRROR", str(mirror))
+    full = tmp_path / "ms-csv"
+    assert main(["data", "export-csv", "MotionSense", str(full), "--subjects", "1"]) == 0
+    meta = json.loads((full / csvfolder.META).read_text())
+    labelled, new = tmp_path / "labelled", tmp_path / "new"
+    for folder in (labelled, new):
+        (folder / "1").mkdir(parents=True)
+        doc = {k: v for k, v in meta.items() if folder == labelled or k != "labels"}
+        (folder / csvfolder.META).write_text(json.dumps(doc, indent=1))
+        for name in ("jog_9.csv", "sit_5.csv"):
+            lines = (full / "1" / name).read_text().splitlines()
+            assert lines[0].endswith(",label")
+            if folder == new:
+                lines = [s.rsplit(",", 1)[0] for s in lines]
+            (folder / "1" / name).write_text("\n".join(lines) + "\n")
+    model = _model_folder(tmp_path / "model", finetune.load_user_windows(labelled).store.X)
+    capsys.readouterr()
+    preds = []
+    for folder in (labelled, new):
+        out = tmp_path / f"{folder.name}.csv"
+        assert (
+            main(["predict", "--model", str(model), "--data", str(folder), "--out", str(out)]) == 0
+        )
+        assert "windows of 2 recordings" in capsys.readouterr().out
+        preds.append(pd.read_csv(out))
+    assert set(preds[0]["recording"]) == {"1/jog_9", "1/sit_5"} and len(preds[0]) > 20
+    assert preds[0]["class"].nunique() > 1  # not one class everywhere: the classes are compared
+    pd.testing.assert_frame_equal(preds[1], preds[0])
+    # data add and fine-tuning need labels: the metadata's mapping first, then the column
+    finetune_argv = ["finetune", "--data", str(new), "--profile", "ci"]
+    for argv in (["data", "add", str(new)], finetune_argv):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"error: {new / csvfolder.META}: missing key(s) labels" in err, err
+    (new / csvfolder.META).write_text(json.dumps(meta, indent=1))  # the mapping, still no column
+    for argv in (["data", "add", str(new)], finetune_argv):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"error: {new / '1' / 'jog_9.csv'}, line 1: missing column(s) label" in err, err
+    with pytest.raises(DataFormatError, match="line 1: missing column"):
+        finetune.load_user_windows(new)
+
+
 def test_train_finetune_head_size_follows_n_classes(fake_models) -> None:  # noqa: F811
     """Own classes: the fresh head has their number; a pooled 10-class model is not reused."""
     from test_train import toy_data
