@@ -261,12 +261,12 @@ def report(res: dict[str, dict], args: argparse.Namespace) -> str:
         for variant in ("slices", "xla", "bf16"):
             other = tf.get(f"{name}/{variant}", {}).get("train_sps")
             if base and other:
-                ratios.append(f"{name} default/{variant} {base / other:.2f}×")
+                ratios.append(f"{name} {variant}/default {other / base:.2f}×")
         jx = res.get("jax", {}).get("models", {}).get(f"{name}/default", {}).get("train_sps")
         if base and jx:
             ratios.append(f"{name} JAX/TF {jx / base:.2f}×")
     if ratios:
-        lines += ["", "training-rate ratios (TensorFlow default = this study's setting):"]
+        lines += ["", "training rate against TensorFlow default (this study's setting):"]
         lines += [f"  {r}" for r in ratios]
     for name, p in res.get("tensorflow", {}).get("profile", {}).items():
         total = sum(p["groups"].values())

@@ -484,6 +484,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     a("--datasets", nargs="+", default=None, help="datasets to load (default: all available)")
     a("--backend", default=None, help="Keras backend (default: the profile's, else env)")
     a("--cross", action="store_true", help="run the cross-dataset matrix (Fig. 1) instead")
+    a(
+        "--part",
+        default=None,
+        metavar="NAME",
+        help="run one part of the profile's sized plan (its model, protocols, ratios and seeds; "
+        "results in <runs>/results/<profile>_<model>.csv); --plan lists them",
+    )
+    a("--plan", action="store_true", help="print the sized plan (parts, hours) and exit")
     a("--no-retry-errors", action="store_true", help="skip cells that failed before")
     a(
         "--replace-stale",
@@ -521,6 +529,24 @@ def _apply_backend(name: str | None) -> None:
     os.environ["KERAS_BACKEND"] = name
 
 
+def apply_part(args: argparse.Namespace, prof: Profile) -> None:
+    """Fill the run's model, protocols, ratios, seeds and output from a plan part (options
+    given on the command line too must agree with it)."""
+    from harnb.profiles import get_part
+
+    if prof.name != "cpu":
+        raise ValueError(f"--part is defined for the cpu profile's plan, not {prof.name!r}")
+    part = get_part(args.part)
+    for opt, val in (("model", [part.model]), ("protocol", list(part.protocols)),
+                     ("ratio", list(part.ratios)), ("seed", list(part.seeds))):  # fmt: skip
+        given = getattr(args, opt)
+        if given is not None and [str(v) for v in given] != [str(v) for v in val]:
+            raise ValueError(f"--part {part.name} runs --{opt} {' '.join(map(str, val))}")
+        setattr(args, opt, val)
+    if args.out is None:
+        args.out = str(default_results_path(prof).with_name(f"{prof.name}_{part.model}.csv"))
+
+
 def run_from_args(args: argparse.Namespace) -> int:
     """Execute ``harnb run`` from parsed arguments; returns a process exit code."""
     try:
@@ -533,6 +559,13 @@ def run_from_args(args: argparse.Namespace) -> int:
             from harnb.cluster import load_config
 
             load_config(args.cluster_config)
+        if args.plan:
+            from harnb.profiles import plan_table
+
+            print(plan_table().to_string(index=False, na_rep=""))
+            return 0
+        if args.part:
+            apply_part(args, prof)
         if args.cross:
             df = cross_dataset_matrix(
                 prof, args.out, models=args.model, datasets=args.datasets,

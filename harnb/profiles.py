@@ -5,12 +5,13 @@
     30 steps, one model, one seed, a subset of the ratios. It proves that every chapter runs;
     its numbers mean nothing.
 ``cpu``
-    Real but reduced, for HART over the three datasets of the mirror (UCI, MotionSense, the
-    MobiFall subset): every window, training counted in optimiser steps with early stopping
-    (pre-training: validated every 100 steps on the sources' validation subjects, patience 4,
-    400–2,400 steps; fine-tuning: every 20 steps on ≤ 500 target validation windows, patience
-    8, 60–3,000 steps), precise BatchNorm, one subject split and pre-training per seed shared
-    by the three protocols. See :data:`CPU_SIZING` for the measured cost.
+    Real but reduced, for the four architectures over the three datasets of the mirror (UCI,
+    MotionSense, the MobiFall subset), run as the parts of :data:`CPU_PLAN`: every window,
+    training counted in optimiser steps with early stopping (pre-training: validated every 100
+    steps on the sources' validation subjects, patience 4, 400–2,400 steps; fine-tuning: every
+    20 steps on ≤ 500 target validation windows, patience 8, 60–3,000 steps), precise BatchNorm, one subject split and pre-training per seed shared
+    by the three protocols. See :data:`CPU_SIZING` for the measured cost and
+    :func:`plan_table` for the arithmetic (``harnb run --plan``).
 ``full``
     The paper's settings (§IV-C): 200 epochs of pre-training (batch 128) and fine-tuning
     (batch 64), Adam 5e-4, the best validation epoch kept, all four models; for a GPU.
@@ -106,28 +107,114 @@ class Profile:
         }
 
 
-#: Measurements behind the ``cpu`` profile's budgets (filled in from the probe runs).
+#: Measurements behind the ``cpu`` profile's budgets and plan (see :data:`CPU_PLAN`).
 CPU_SIZING = """
-Measured on this project's 2-core machines (TensorFlow 2.21 CPU, Keras 3.15), HART, while other
-jobs (tests, benchmarks) shared the machine part of the time:
+Measured on this project's 2-core machine (Intel, AVX-512/AMX; TensorFlow 2.21 CPU, Keras 3.15),
+quiet, 2026-12-02.
 
-* pre-training, batch 128: about 24 s per 100 steps plus ~3 s per validation of ~3,000 source
-  windows; UCI as target stopped by patience at step 2,000 (best 1,600; 12 min under load),
-  MotionSense at step 900 (best 500; 4.7 min);
-* fine-tuning, batch 64, Rd and P_U: 0.17-0.30 s per step with validation, median 220-520
-  steps per run, 45-150 s per run (the first run of a strategy adds ~30 s of tracing);
-* P_F on cached features: 2-7 s per run, plus ~13 s (UCI) to ~20 s (MotionSense) of features
-  per (pre-trained model, protocol); through the frozen model it is ~30x slower
-  (bench/bench_pf.py);
-* one (target, seed) with the three protocols and ratios 0/1/5/10/70: 30-50 min, with two
-  protocols and ratios 0/1/5/10: ~20 min.
+Training steps at batch 128 (bench/bench_models.py, one run, against a 2048^2 fp32 matmul of
+383 GFLOP/s in the same process): ISPL 303 samples/s (80 % of the matmul peak), DeepConvLSTM
+379 (52 %), HART 1,378 (23 %), MobileHART 627 (16 %). XLA (jit_compile=True) is slower for
+all four here (0.65x, 0.42x, 0.71x, 0.50x), so no model uses it; JAX is slower except for
+MobileHART (1.16x). Relative to HART: MobileHART 0.455, DeepConvLSTM 0.275, ISPL 0.220.
 
-The issue's full scope (3 targets x 3 seeds x 3 protocols x ratios 0/1/5/10/70) is about
-9 x 45 min = 6.8 h here, over the ~4 h budget, so the committed run reduces the as-released
-protocol and the 70 % ratio to seed 0: part A = seed 0, every protocol and ratio (3 x ~40 min);
-part B = seeds 1 and 2, protocols paper and released-matched, ratios 0/1/5/10 (6 x ~20 min):
-about 4 h in all.
+HART in the grid's own loop (pre-training validated every 100 steps; fine-tuning at batch 64,
+validated every 20 steps on 500 windows): pre-training 0.13 s per step with its validation
+(MotionSense, seed 0: stopped at step 900 in 119 s); the committed HART run's pre-trainings
+stopped after 500-2,000 steps (mean 1,300: ~170 s); fine-tuning Rd + P_F + P_U at one ratio
+of one protocol ~55 s at 1-10 % and ~60 s at 70 % (Rd 16-34 s, P_U 18-31 s, P_F 1-5 s).
+The other models' costs are HART's divided by their relative rate (an estimate until their
+own runs are committed: BatchNorm models also pay precise BN before each validation).
+
+A (model, target, seed) group costs pre-training + protocols x sum over ratios; the plan is
+:data:`CPU_PLAN`, its arithmetic :func:`plan_table`.
 """
+
+#: Seconds of HART in the grid's loop on this machine, quiet (CPU_SIZING): one pre-training,
+#: and Rd + P_F + P_U at one ratio of one protocol (P_0 and ratio 0 cost no training).
+HART_SECONDS: dict[str | int, float] = {"pretrain": 170.0, 1: 55.0, 5: 55.0, 10: 55.0, 70: 60.0}
+#: Training rate relative to HART (bench/bench_models.py, TensorFlow, batch 128).
+RELATIVE_RATE: dict[str, float] = {
+    "hart": 1.0, "mobilehart": 0.455, "deepconvlstm": 0.275, "ispl": 0.220,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Part:
+    """One stretch of a plan: one model's grid over every target, for some protocols, ratios
+    and seeds. The grid runs it (model, target, seed) group by group, each group's cells
+    finishing before the next pre-training, so a stop loses at most one group."""
+
+    name: str
+    model: str
+    protocols: tuple[str, ...]
+    ratios: tuple[int, ...]
+    seeds: tuple[int, ...]
+
+    def hours(self, n_targets: int = 3) -> float:
+        """Estimated hours on this machine, quiet (:data:`HART_SECONDS` / rate)."""
+        per_group = HART_SECONDS["pretrain"] + len(self.protocols) * sum(
+            HART_SECONDS[r] for r in self.ratios if r
+        )
+        return n_targets * len(self.seeds) * per_group / RELATIVE_RATE[self.model] / 3600
+
+    def command(self, profile: str = "cpu") -> str:
+        """The ``harnb run`` line of this part."""
+        return f"harnb run --profile {profile} --part {self.name}"
+
+
+_ALL = ("paper", "released-code", "released-matched")
+_PAIRED = ("paper", "released-matched")
+
+#: The ``cpu`` profile's study over the mirror's three targets, in run order. HART and
+#: MobileHART at the results issue's scope (A: seed 0, every protocol, ratios 0-70; B: seeds 1
+#: and 2, the paper and matched protocols, ratios 0-10); ISPL and DeepConvLSTM at the paper
+#: protocol, ratios 0-10, seeds 0-2. Each model writes its own results file
+#: (``<runs>/results/cpu_<model>.csv``): one configuration per file.
+CPU_PLAN: tuple[Part, ...] = (
+    Part("hart-A", "hart", _ALL, (0, 1, 5, 10, 70), (0,)),
+    Part("hart-B", "hart", _PAIRED, (0, 1, 5, 10), (1, 2)),
+    Part("ispl", "ispl", ("paper",), (0, 1, 5, 10), (0, 1, 2)),
+    Part("deepconvlstm", "deepconvlstm", ("paper",), (0, 1, 5, 10), (0, 1, 2)),
+    Part("mobilehart-A", "mobilehart", _ALL, (0, 1, 5, 10, 70), (0,)),
+    Part("mobilehart-B", "mobilehart", _PAIRED, (0, 1, 5, 10), (1, 2)),
+)
+
+
+def get_part(name: str, plan: tuple[Part, ...] = CPU_PLAN) -> Part:
+    """The part called ``name``."""
+    for p in plan:
+        if p.name == name:
+            return p
+    raise ValueError(f"unknown part {name!r}; choose one of {[p.name for p in plan]}")
+
+
+def plan_table(plan: tuple[Part, ...] = CPU_PLAN, n_targets: int = 3):
+    """Each part's scope, groups, estimated hours and command, with the total (a DataFrame)."""
+    import pandas as pd
+
+    rows = [
+        {
+            "part": p.name,
+            "model": p.model,
+            "protocols": ", ".join(p.protocols),
+            "ratios": " ".join(map(str, p.ratios)),
+            "seeds": " ".join(map(str, p.seeds)),
+            "groups": n_targets * len(p.seeds),
+            "relative rate": RELATIVE_RATE[p.model],
+            "hours": round(p.hours(n_targets), 1),
+            "command": p.command(),
+        }
+        for p in plan
+    ]
+    df = pd.DataFrame(rows)
+    total = {
+        "part": "total",
+        "groups": int(df["groups"].sum()),
+        "hours": round(df["hours"].sum(), 1),
+    }
+    return pd.concat([df, pd.DataFrame([total])], ignore_index=True)
+
 
 PROFILES: dict[str, Profile] = {
     "ci": Profile(
@@ -154,7 +241,7 @@ PROFILES: dict[str, Profile] = {
         pretrain_budget=Budget(min_steps=400, max_steps=2400, eval_every=100, patience=4),
         finetune_budget=Budget(min_steps=60, max_steps=3000, eval_every=20, patience=8),
         max_val_windows=500,
-        models=("hart",),
+        models=("hart", "ispl", "deepconvlstm", "mobilehart"),
         seeds=(0, 1, 2),
         pretrain_per_seed=True,
         ratios=(0, 1, 5, 10, 70),

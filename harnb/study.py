@@ -410,6 +410,31 @@ def architectures_table(pub: Published, ratio: int = 1, protocol: str = "paper")
     return pd.DataFrame(rows)
 
 
+def plan_status(pub: Published, n_targets: int = 3) -> pd.DataFrame:
+    """The ``cpu`` plan's parts (:func:`harnb.profiles.plan_table`) with the cells of each
+    that the committed results hold, out of the cells it runs."""
+    from harnb.profiles import CPU_PLAN, plan_table
+
+    t = plan_table(CPU_PLAN, n_targets).drop(columns=["command", "relative rate"])
+    ok = pub.results
+    if len(ok):
+        ok = ok[(ok["metric"] == "macro_f1") & (ok["status"] == "ok")]
+    done, total = [], []
+    for part in CPU_PLAN:
+        per_group = sum(1 if r == 0 else 3 for r in part.ratios) * len(part.protocols)
+        total.append(n_targets * len(part.seeds) * per_group)
+        if len(ok):
+            sel = ok[(ok["model"] == part.model) & ok["protocol"].isin(part.protocols)]
+            sel = sel[sel["ratio"].isin(part.ratios) & sel["seed"].isin(part.seeds)]
+            done.append(len(sel.drop_duplicates(list(grid.CELL_KEYS))))
+        else:
+            done.append(0)
+    t["cells committed"] = [f"{d} / {n}" for d, n in zip(done, total, strict=True)] + [
+        f"{sum(done)} / {sum(total)}"
+    ]
+    return t
+
+
 def _paper_avg(model: str, targets: Sequence[str], ratio: int, strategy: str) -> float:
     ref = paper.lodo_tidy()
     ref = ref[(ref["model"] == model) & ref["target"].isin(targets)]

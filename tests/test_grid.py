@@ -245,6 +245,41 @@ def test_cli_arguments_reach_run_grid(monkeypatch):
     _ = np  # keep numpy imported for fixtures' sake
 
 
+def test_plan_parts_set_the_grid_and_its_file(monkeypatch, capsys):
+    """--part runs one sized part (its own results file per model); --plan prints the sums."""
+    import argparse
+
+    seen = {}
+
+    def fake_run_grid(prof, out, **kw):
+        seen.update(kw, out=out)
+        return pd.DataFrame(columns=grid.COLUMNS)
+
+    monkeypatch.setattr(grid, "run_grid", fake_run_grid)
+    p = grid.add_run_arguments(argparse.ArgumentParser())
+    assert grid.run_from_args(p.parse_args(["--profile", "cpu", "--part", "ispl"])) == 0
+    assert seen["models"] == ["ispl"] and seen["protocols"] == ["paper"]
+    assert seen["ratios"] == [0, 1, 5, 10] and seen["seeds"] == [0, 1, 2]
+    assert seen["out"].endswith("cpu_ispl.csv")
+    args = p.parse_args(["--profile", "cpu", "--part", "hart-B", "--seed", "0"])
+    assert grid.run_from_args(args) == 2  # contradicts the part
+    assert "runs --seed 1 2" in capsys.readouterr().err
+    assert grid.run_from_args(p.parse_args(["--profile", "ci", "--part", "ispl"])) == 2
+    assert grid.run_from_args(p.parse_args(["--plan"])) == 0
+    assert "total" in capsys.readouterr().out
+    t = profiles.plan_table()
+    parts = t[t["part"] != "total"]
+    assert set(parts["model"]) == {"hart", "ispl", "deepconvlstm", "mobilehart"}
+    assert t.iloc[-1]["hours"] == pytest.approx(parts["hours"].sum(), abs=0.1)
+    # HART's cost is the measured one; a model at a quarter of the rate costs four times more
+    one = profiles.Part("x", "hart", ("paper",), (1,), (0,))
+    assert one.hours(1) * 3600 == pytest.approx(
+        sum(profiles.HART_SECONDS[k] for k in ("pretrain", 1))
+    )
+    slow = profiles.Part("x", "ispl", ("paper",), (1,), (0,))
+    assert slow.hours(1) == pytest.approx(one.hours(1) / profiles.RELATIVE_RATE["ispl"])
+
+
 def test_read_published_merges_files_by_glob(env, tmp_path):
     """Chapter 5 renders every results file matching a glob; a later file's row wins."""
     prof, store, out = env

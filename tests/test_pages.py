@@ -105,6 +105,10 @@ def test_front_page_from_committed_results() -> None:
     )
     html = report.html_table(f, index=False).data
     assert "NaN" not in html and 'href="05_lodo.html"' in html
+    plan = study.plan_status(pub)
+    assert plan.iloc[-1]["part"] == "total" and plan["cells committed"].str.contains(" / ").all()
+    hart_a = plan.set_index("part").loc["hart-A", "cells committed"]
+    assert int(hart_a.split(" / ")[1]) == 3 * 3 * (1 + 4 * 3)  # targets × protocols × cells
     a = study.architectures_table(pub, ratio=1)
     assert list(a["model"]) == pub.models and a["P_U ours"].str.contains(r"\[").all()
     hart = h[(h["model"] == "hart") & (h["ratio"] == 1) & (h["strategy"] == "P_U")]
