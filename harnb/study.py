@@ -638,6 +638,54 @@ class Cross:
         return cross_matrix_table(d.groupby(["train_dataset", "test_dataset"], as_index=False)[
             value].mean(), value)  # fmt: skip
 
+    def interval_table(self, model: str) -> pd.DataFrame:
+        """Macro-F1 × 100 per (train, test) pair: mean over seeds [95 % t-interval over seeds]
+        (the mean alone with one seed), Fig. 1's layout with display names."""
+        from scipy import stats
+
+        from harnb.config import DATASETS
+
+        d = self.results[self.results["model"] == model]
+        cells = {}
+        for (tr, te), g in d.groupby(["train_dataset", "test_dataset"]):
+            v = g["f1"].to_numpy(float)
+            m = float(v.mean())
+            if len(v) > 1:
+                h = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+                cells[(tr, te)] = intervals.fmt_interval(m, max(m - h, 0.0), min(m + h, 1.0))
+            else:
+                cells[(tr, te)] = f"{m * 100:.1f}"
+        names = sorted({k[0] for k in cells} | {k[1] for k in cells},
+                       key=lambda n: (DATASETS.index(n) if n in DATASETS else 99, n))  # fmt: skip
+        t = pd.DataFrame(
+            [[cells.get((a, b), "") for b in names] for a in names],
+            index=pd.Index([display_name(n) for n in names], name="trained on ↓ / tested on →"),
+            columns=[display_name(n) for n in names],
+        )
+        return t
+
+    def convergence(self) -> pd.DataFrame:
+        """Per model: trainings, seeds, median steps and best step, and the share of
+        trainings whose best step was their last evaluation (the budget ended them)."""
+        if self.empty:
+            return pd.DataFrame()
+        runs = self.results.drop_duplicates(["model", "seed", "train_dataset"])
+        rows = []
+        for m, g in runs.groupby("model"):
+            rows.append(
+                {
+                    "model": m,
+                    "trainings": len(g),
+                    "seeds": " ".join(map(str, sorted(set(g["seed"])))),
+                    "median steps": int(g["steps"].median()),
+                    "median best step": int(g["best_step"].median()),
+                    "best step = last (%)": round(
+                        100 * float((g["best_step"] == g["steps"]).mean()), 1
+                    ),
+                }
+            )
+        return pd.DataFrame(rows)
+
 
 # --------------------------------------------------------------------------------------------
 # One call per page element (chapters 3–6)
@@ -713,14 +761,18 @@ def cross_page(cross: Cross):
                 ("Paper, Fig. 1", plots.show(plots.heatmap(ref, "Paper, Fig. 1: macro-F1"))),
             ]
         )  # fmt: skip
-    parts = []
+    parts = [("Convergence", cross.convergence())]
     for m in cross.models:
         ours = cross.table(m)
         r = ref.reindex(index=ours.index, columns=ours.columns)
         parts += [
             (f"{m}: ours", plots.show(plots.heatmap(ours, f"Ours ({m}): macro-F1"))),
+            (f"{m}: ours, macro-F1 × 100 [95 % interval over seeds]", cross.interval_table(m)),
             ("Paper, Fig. 1 (ISPL, same datasets)", plots.show(plots.heatmap(r, "Paper"))),
-            ("Ours − paper", (ours - r) * 100),
+            (
+                "Ours − paper, × 100",
+                ((ours - r) * 100).rename(index=display_name, columns=display_name),
+            ),
         ]
     return report.sections(parts)
 

@@ -114,3 +114,28 @@ def test_front_page_from_committed_results() -> None:
     hart = h[(h["model"] == "hart") & (h["ratio"] == 1) & (h["strategy"] == "P_U")]
     ref = hart[hart["source"] != "ours"]["f1"].iloc[0]
     assert a.set_index("model").loc["hart", "P_U paper"] == f"{ref:.1f}"
+
+
+def test_cross_intervals_over_seeds_and_convergence(tmp_path) -> None:
+    from scipy import stats
+
+    from harnb.cross import CROSS_COLUMNS
+
+    f1 = {0: 0.80, 1: 0.86, 2: 0.92}
+    rows = [
+        dict(train_dataset=a, test_dataset=b, f1=f1[s] if a == b else 0.1, f1_union=0.1,
+             accuracy=0.1, model="ispl", seed=s, steps=900, best_step=500 if s else 900,
+             profile="cpu", config="c", timestamp="2026-12-02T00:00:00+00:00")
+        for a in ("UCI", "MobiAct") for b in ("UCI", "MobiAct") for s in (0, 1, 2)
+    ]  # fmt: skip
+    pd.DataFrame(rows, columns=CROSS_COLUMNS).to_csv(tmp_path / "x_cross.csv", index=False)
+    c = study.Cross(str(tmp_path / "*_cross.csv"))
+    t = c.interval_table("ispl")
+    h = stats.t.ppf(0.975, 2) * np.std(list(f1.values()), ddof=1) / np.sqrt(3)
+    assert t.loc["UCI", "UCI"] == f"86.0 [{(0.86 - h) * 100:.1f}, 100.0]"  # clipped at 1
+    assert t.loc["MobiFall (9 subj.)", "UCI"] == "10.0 [10.0, 10.0]"
+    conv = c.convergence().iloc[0]
+    assert conv["trainings"] == 6 and conv["seeds"] == "0 1 2"
+    assert conv["best step = last (%)"] == pytest.approx(100 / 3, abs=0.1)
+    html = study.cross_page(c).data
+    assert "NaN" not in html and "interval over seeds" in html
