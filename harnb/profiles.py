@@ -9,8 +9,8 @@
     MotionSense, the MobiFall subset), run as the parts of :data:`CPU_PLAN`: every window,
     training counted in optimiser steps with early stopping (pre-training: validated every 100
     steps on the sources' validation subjects, patience 4, 400–2,400 steps; fine-tuning: every
-    20 steps on ≤ 500 target validation windows, patience 8, 60–3,000 steps), precise BatchNorm, one subject split and pre-training per seed shared
-    by the three protocols. See :data:`CPU_SIZING` for the measured cost and
+    20 steps on ≤ 500 target validation windows, patience 8, 60–3,000 steps), precise
+    BatchNorm, one subject split and pre-training per seed shared by the three protocols. See :data:`CPU_SIZING` for the measured cost and
     :func:`plan_table` for the arithmetic (``harnb run --plan``).
 ``full``
     The paper's settings (§IV-C): 200 epochs of pre-training (batch 128) and fine-tuning
@@ -151,12 +151,21 @@ class Part:
     ratios: tuple[int, ...]
     seeds: tuple[int, ...]
 
+    def groups(self, n_targets: int = 3) -> int:
+        """(target, seed) groups, each with its own pre-training."""
+        return n_targets * len(self.seeds)
+
+    def cells(self, n_targets: int = 3) -> int:
+        """Grid cells: P_0 at ratio 0, Rd / P_F / P_U at every other ratio, per protocol."""
+        per_protocol = sum(1 if r == 0 else 3 for r in self.ratios)
+        return self.groups(n_targets) * len(self.protocols) * per_protocol
+
     def hours(self, n_targets: int = 3) -> float:
         """Estimated hours on this machine, quiet (:data:`HART_SECONDS` / rate)."""
         per_group = HART_SECONDS["pretrain"] + len(self.protocols) * sum(
             HART_SECONDS[r] for r in self.ratios if r
         )
-        return n_targets * len(self.seeds) * per_group / RELATIVE_RATE[self.model] / 3600
+        return self.groups(n_targets) * per_group / RELATIVE_RATE[self.model] / 3600
 
     def command(self, profile: str = "cpu") -> str:
         """The ``harnb run`` line of this part."""
@@ -200,7 +209,7 @@ def plan_table(plan: tuple[Part, ...] = CPU_PLAN, n_targets: int = 3):
             "protocols": ", ".join(p.protocols),
             "ratios": " ".join(map(str, p.ratios)),
             "seeds": " ".join(map(str, p.seeds)),
-            "groups": n_targets * len(p.seeds),
+            "groups": p.groups(n_targets),
             "relative rate": RELATIVE_RATE[p.model],
             "hours": round(p.hours(n_targets), 1),
             "command": p.command(),

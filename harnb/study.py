@@ -421,8 +421,7 @@ def plan_status(pub: Published, n_targets: int = 3) -> pd.DataFrame:
         ok = ok[(ok["metric"] == "macro_f1") & (ok["status"] == "ok")]
     done, total = [], []
     for part in CPU_PLAN:
-        per_group = sum(1 if r == 0 else 3 for r in part.ratios) * len(part.protocols)
-        total.append(n_targets * len(part.seeds) * per_group)
+        total.append(part.cells(n_targets))
         if len(ok):
             sel = ok[(ok["model"] == part.model) & ok["protocol"].isin(part.protocols)]
             sel = sel[sel["ratio"].isin(part.ratios) & sel["seed"].isin(part.seeds)]

@@ -67,13 +67,12 @@ _OPTIONAL = (
 class FolderMeta:
     """The validated metadata of a dataset folder.
 
-        ``labels`` maps each label written in the CSV files to a class name, or to None (those
-        samples are dropped, like the six datasets' activities outside the union); it is empty for a
-    folder read for prediction without one. ``own_classes``
-        is True when the classes are the user's own rather than the 10-class union; then
-        ``classes`` lists them in label-index order. ``derived_from`` names a dataset holding the
-        same recordings (an export): the two are never loaded together, which would put a LODO
-        target's recordings among its sources.
+    ``labels`` maps each label written in the CSV files to a class name, or to None (those
+    samples are dropped, like the six datasets' activities outside the union); it is empty for
+    a folder read for prediction without one. ``own_classes`` is True when the classes are the
+    user's own rather than the 10-class union; then ``classes`` lists them in label-index
+    order. ``derived_from`` names a dataset holding the same recordings (an export): the two
+    are never loaded together, which would put a LODO target's recordings among its sources.
     """
 
     name: str
