@@ -37,7 +37,7 @@ def real_windows(mirror, session_data):
 @pytest.mark.mirror
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", export.FORMATS)
-@pytest.mark.parametrize("name", ["hart", "ispl", "deepconvlstm"])
+@pytest.mark.parametrize("name", ["hart", "mobilehart", "ispl", "deepconvlstm"])
 def test_export_matches_keras_on_real_windows(real_windows, tmp_path, name, fmt):
     """Random weights are enough: the match is of the graph, not of what it learned."""
     m = models.build(name, seed=0)
