@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from harnb import folds, grid, intervals, paper
-from harnb.profiles import Profile, get_profile
+from harnb.profiles import Part, Profile, get_profile
 from harnb.store import WindowStore
 
 
@@ -410,27 +410,34 @@ def architectures_table(pub: Published, ratio: int = 1, protocol: str = "paper")
     return pd.DataFrame(rows)
 
 
-def plan_status(pub: Published, n_targets: int = 3) -> pd.DataFrame:
+def _part_cells(results: pd.DataFrame, part: Part) -> int:
+    """Distinct finished cells of ``results`` that fall in the plan ``part``'s scope."""
+    if not len(results):
+        return 0
+    ok = results[(results["metric"] == "macro_f1") & (results["status"] == "ok")]
+    sel = ok[(ok["model"] == part.model) & ok["protocol"].isin(part.protocols)]
+    sel = sel[sel["ratio"].isin(part.ratios) & sel["seed"].isin(part.seeds)]
+    return len(sel.drop_duplicates(list(grid.CELL_KEYS)))
+
+
+def plan_status(
+    pub: Published, n_targets: int = 3, partial: Published | None = None
+) -> pd.DataFrame:
     """The ``cpu`` plan's parts (:func:`harnb.profiles.plan_table`) with the cells of each
-    that the committed results hold, out of the cells it runs."""
+    that the committed results hold, out of the cells it runs; with ``partial`` (the files of
+    parts still running, ``data/results/partial/``) also the cells those hold so far."""
     from harnb.profiles import CPU_PLAN, plan_table
 
     t = plan_table(CPU_PLAN, n_targets).drop(columns=["command", "relative rate"])
-    ok = pub.results
-    if len(ok):
-        ok = ok[(ok["metric"] == "macro_f1") & (ok["status"] == "ok")]
-    done, total = [], []
-    for part in CPU_PLAN:
-        total.append(part.cells(n_targets))
-        if len(ok):
-            sel = ok[(ok["model"] == part.model) & ok["protocol"].isin(part.protocols)]
-            sel = sel[sel["ratio"].isin(part.ratios) & sel["seed"].isin(part.seeds)]
-            done.append(len(sel.drop_duplicates(list(grid.CELL_KEYS))))
-        else:
-            done.append(0)
-    t["cells committed"] = [f"{d} / {n}" for d, n in zip(done, total, strict=True)] + [
-        f"{sum(done)} / {sum(total)}"
-    ]
+    total = [part.cells(n_targets) for part in CPU_PLAN]
+    columns = {"cells committed": pub}
+    if partial is not None:
+        columns["cells of the run in progress"] = partial
+    for name, src in columns.items():
+        done = [_part_cells(src.results, part) for part in CPU_PLAN]
+        t[name] = [f"{d} / {n}" for d, n in zip(done, total, strict=True)] + [
+            f"{sum(done)} / {sum(total)}"
+        ]
     return t
 
 

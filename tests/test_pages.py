@@ -109,6 +109,8 @@ def test_front_page_from_committed_results() -> None:
     assert plan.iloc[-1]["part"] == "total" and plan["cells committed"].str.contains(" / ").all()
     hart_a = plan.set_index("part").loc["hart-A", "cells committed"]
     assert int(hart_a.split(" / ")[1]) == 3 * 3 * (1 + 4 * 3)  # targets × protocols × cells
+    both = study.plan_status(pub, partial=pub)  # a run in progress is counted the same way
+    assert (both["cells of the run in progress"] == plan["cells committed"]).all()
     a = study.architectures_table(pub, ratio=1)
     assert list(a["model"]) == pub.models and a["P_U ours"].str.contains(r"\[").all()
     hart = h[(h["model"] == "hart") & (h["ratio"] == 1) & (h["strategy"] == "P_U")]
