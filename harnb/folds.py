@@ -57,11 +57,18 @@ def data_key(store: WindowStore) -> str:
 
 
 def load_store(profile: Profile, names: Sequence[str] | None = None) -> WindowStore:
-    """The windows a profile uses: every available dataset (or ``names``), subsampled."""
-    from harnb import preprocess
+    """The windows a profile uses: every available dataset (or ``names``), subsampled.
+
+    With ``HARNB_STORES_ONLY`` set, the cached stores alone, without raw data
+    (:func:`harnb.storepack.load_cached`: a GPU machine with packed stores).
+    """
+    from harnb import preprocess, storepack
 
     names = list(names) if names else (list(profile.datasets) if profile.datasets else None)
-    store = preprocess.load_windows(names)
+    if storepack.stores_only():
+        store = storepack.load_cached(names)
+    else:
+        store = preprocess.load_windows(names)
     return subsample_store(store, profile.max_windows_per_dataset, profile.split_seed)
 
 
