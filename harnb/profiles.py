@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -261,6 +262,28 @@ PROFILES: dict[str, Profile] = {
     ),
     "full": Profile(name="full", backend=None, pretrain_per_seed=True),
 }
+
+
+def changed(profile: str | Profile, changes: dict[str, Any] | None) -> Profile:
+    """``profile`` with the fields in ``changes`` replaced, from plain values (a notebook's
+    papermill parameters): a budget as a dict of :class:`~harnb.train.Budget` fields, a tuple
+    as a list. Unknown fields raise ValueError. Give a changed profile its own ``name``
+    (e.g. ``"full-smoke"``) when its results must not pass for the original's."""
+    prof = get_profile(profile)
+    if not changes:
+        return prof
+    fields = {f.name: f for f in dataclasses.fields(Profile)}
+    unknown = sorted(set(changes) - set(fields))
+    if unknown:
+        raise ValueError(f"unknown profile fields {unknown}; choose from {sorted(fields)}")
+    out: dict[str, Any] = {}
+    for k, v in changes.items():
+        if isinstance(v, dict) and k.endswith("_budget"):
+            v = Budget(**v)
+        elif isinstance(v, list):
+            v = tuple(v)
+        out[k] = v
+    return prof.with_(**out)
 
 
 def get_profile(name: str | Profile) -> Profile:
