@@ -129,6 +129,13 @@ own runs are committed: BatchNorm models also pay precise BN before each validat
 
 A (model, target, seed) group costs pre-training + protocols x sum over ratios; the plan is
 :data:`CPU_PLAN`, its arithmetic :func:`plan_table`.
+
+Two parts at once (bench/bench_concurrency.py, 2026-12-03, one model in 1 then 2 processes
+over the same 20 s window): aggregate 2-process / 1-process training rate MobileHART 1.20x,
+HART 1.18x, DeepConvLSTM 1.23x, ISPL 1.00x (ISPL's step is matmul-bound; the others leave a
+core partly idle on op dispatch). The plan's hours are for one part at a time; from
+mobilehart-A's second group on, the remaining parts ran in two lanes (mobilehart-A then ispl;
+mobilehart-B then deepconvlstm), each into its own results file.
 """
 
 #: Seconds of HART in the grid's loop on this machine, quiet (CPU_SIZING): one pre-training,
