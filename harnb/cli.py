@@ -134,6 +134,15 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from harnb.results import merge_results
+
+    for src, n in merge_results(args.out, args.sources).items():
+        print(f"{src}: {n} cell(s) added")
+    print(args.out)
+    return 0
+
+
 # ------------------------------------------------------------------ released models, export
 
 #: ``harnb.models.MODELS``, spelled out so that building the parser does not import Keras.
@@ -400,6 +409,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--skip-missing", action="store_true", help="skip pre-trainings not cached here"
     )
     pb.set_defaults(func=_cmd_publish)
+
+    mg = sub.add_parser(
+        "merge",
+        help="merge results files of one configuration (parts run side by side) into one",
+    )
+    mg.add_argument("out", help="results CSV to write (may exist; its rows come first)")
+    mg.add_argument("sources", nargs="+", help="results CSVs to merge into it")
+    mg.set_defaults(func=_cmd_merge)
     add_pretrain_parser(sub)
     add_export_parser(sub)
     add_finetune_parser(sub)

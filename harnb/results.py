@@ -308,6 +308,58 @@ def drop_cells(path: str | os.PathLike[str], cells: set[tuple]) -> int:
     return dropped
 
 
+def merge_results(
+    out: str | os.PathLike[str], sources: Sequence[str | os.PathLike[str]]
+) -> dict[str, int]:
+    """Merge results files of one configuration (with their confusion files) into ``out``.
+
+    For parts of a plan run side by side, each into its own file. ``out`` may exist (its
+    rows come first) and may be one of ``sources``. Rows repeated exactly are kept once; the
+    others keep their order, so "the last write wins" means what it meant in each file. The
+    merged rows must hold one configuration per cell (:class:`MixedConfigurations`
+    otherwise, and nothing is written). Both files are replaced atomically, the confusion
+    file first, as the grid appends them. Returns {source: cells it added}.
+    """
+    outp = Path(out)
+    paths = [outp, *[Path(s) for s in sources if Path(s).resolve() != outp.resolve()]]
+    for p in paths[1:]:
+        if not p.exists():
+            raise FileNotFoundError(f"no results file {p}")
+        if p.stat().st_size and not _is_results_file(p):
+            raise ValueError(f"{p} is not a results file (its header is not {','.join(COLUMNS)})")
+    frames, confs = [], []
+    for p in paths:
+        df = read_tidy(p, COLUMNS)
+        if len(df) and list(df.columns) != list(COLUMNS):
+            raise ValueError(f"{p} has columns {list(df.columns)}, not {list(COLUMNS)}")
+        frames.append(df.assign(_src=str(p)))
+        cf = read_tidy(confusion_path(p), CONFUSION_COLUMNS)
+        if len(cf) and list(cf.columns) != list(CONFUSION_COLUMNS):
+            raise ValueError(f"{confusion_path(p)} has columns {list(cf.columns)}")
+        confs.append(cf)
+    allrows = pd.concat(frames, ignore_index=True)
+    merged = allrows.drop_duplicates(subset=list(COLUMNS), keep="first")
+    typed = merged.drop(columns="_src").copy()
+    for c in ("ratio", "seed"):
+        typed[c] = pd.to_numeric(typed[c], errors="coerce")
+    check_single_config(typed.dropna(subset=["ratio", "seed"]), f"merging into {outp}")
+    conf = pd.concat(confs, ignore_index=True).drop_duplicates(keep="first")
+    added: dict[str, int] = {}
+    seen: set[tuple] = set()
+    for p in paths:
+        sel = merged[(merged["_src"] == str(p)) & (merged["metric"] == "macro_f1")]
+        cells = set(zip(*(sel[k] for k in CELL_KEYS), strict=True)) - seen
+        seen |= cells
+        if p != outp:
+            added[str(p)] = len(cells)
+    outp.parent.mkdir(parents=True, exist_ok=True)
+    for frame, path in ((conf, confusion_path(outp)), (merged.drop(columns="_src"), outp)):
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        frame.to_csv(tmp, index=False, lineterminator="\n")
+        os.replace(tmp, path)
+    return added
+
+
 # --------------------------------------------------------------------------------------------
 # Per-subject confusion counts
 # --------------------------------------------------------------------------------------------

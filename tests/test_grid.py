@@ -317,6 +317,44 @@ def test_read_published_merges_files_by_glob(env, tmp_path):
     assert empty.empty and files == []
 
 
+def test_merge_joins_parts_run_side_by_side(env, tmp_path, capsys):
+    """Two lanes of a plan, each into its own file, merge into one file with its confusion
+    counts; merging again changes nothing; another configuration is refused unwritten."""
+    from harnb.cli import main
+
+    prof, store, _ = env
+    kw = dict(strategies=["P_0", "P_U"], ratios=[0, 70])
+    a, b, out = tmp_path / "lane_a.csv", tmp_path / "lane_b.csv", tmp_path / "merged.csv"
+    da = small_grid(prof, store, a, seeds=[0], **kw)
+    db = small_grid(prof, store, b, seeds=[1], **kw)
+    assert main(["merge", str(out), str(a), str(b)]) == 0
+    assert "lane_a.csv: 2 cell(s) added" in capsys.readouterr().out
+    merged = results.read_results(out)
+    assert len(merged) == len(da) + len(db)
+    assert set(merged["seed"]) == {0, 1} and merged["config"].nunique() == 1
+    conf = results.read_confusion(results.confusion_path(out))
+    n_conf = len(results.read_confusion(results.confusion_path(a))) + len(
+        results.read_confusion(results.confusion_path(b))
+    )
+    assert len(conf) == n_conf > 0
+    # the merged file resumes like a file the grid wrote: nothing left to run
+    assert len(results.finished_cells(out)) == 4
+    text, ctext = out.read_text(), results.confusion_path(out).read_text()
+    assert main(["merge", str(out), str(a), str(b), str(out)]) == 0
+    assert "0 cell(s) added" in capsys.readouterr().out
+    assert out.read_text() == text and results.confusion_path(out).read_text() == ctext
+    # a source under another configuration: refused, the merged file left as it was
+    other = tmp_path / "other.csv"
+    small_grid(prof.with_(lr=1e-3), store, other, seeds=[0], **kw)
+    assert main(["merge", str(out), str(other)]) == 2
+    assert "more than one configuration" in capsys.readouterr().err
+    assert out.read_text() == text
+    (tmp_path / "notes.csv").write_text("a,b\n1,2\n")
+    assert main(["merge", str(out), str(tmp_path / "notes.csv")]) == 2
+    assert "not a results file" in capsys.readouterr().err
+    assert main(["merge", str(out), str(tmp_path / "absent.csv")]) == 2
+
+
 def test_one_configuration_per_cell(env, monkeypatch):
     prof, store, out = env
     kw = dict(strategies=["P_0", "P_U"], ratios=[0, 70])
