@@ -21,7 +21,7 @@ test: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: setup
-	$(BIN)/ruff check harnb tests bench && $(BIN)/ruff format --check harnb tests bench
+	$(BIN)/ruff check harnb tests bench notebooks && $(BIN)/ruff format --check harnb tests bench
 
 bench: setup
 	$(BIN)/python bench/bench_preprocess.py && $(BIN)/python bench/bench_models.py
