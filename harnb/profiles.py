@@ -131,11 +131,15 @@ A (model, target, seed) group costs pre-training + protocols x sum over ratios; 
 :data:`CPU_PLAN`, its arithmetic :func:`plan_table`.
 
 Two parts at once (bench/bench_concurrency.py, 2026-12-03, one model in 1 then 2 processes
-over the same 20 s window): aggregate 2-process / 1-process training rate MobileHART 1.20x,
-HART 1.18x, DeepConvLSTM 1.23x, ISPL 1.00x (ISPL's step is matmul-bound; the others leave a
-core partly idle on op dispatch). The plan's hours are for one part at a time; from
-mobilehart-A's second group on, the remaining parts ran in two lanes (mobilehart-A then ispl;
-mobilehart-B then deepconvlstm), each into its own results file.
+started together). Bare train_on_batch at batch 128, aggregate 2-process / 1-process rate:
+MobileHART 1.20x, HART 1.18x, DeepConvLSTM 1.23x, ISPL 1.00x (ISPL's step is matmul-bound).
+MobileHART in the grid's own fine-tuning loop (--workload loop, Rd, batch 64, validation and
+precise BN every 20 steps): 1.67x on 2,169 training windows (MotionSense 10 %; 1.58 -> 2.64
+steps/s), 0.98x on 216 (1 %; 4.60 -> 4.51): what parallelises is the validation and precise
+BN passes, not the training step. Two lanes never lost in these measurements, so from
+mobilehart-A's second group on the remaining parts ran in two lanes (mobilehart-A then ispl;
+mobilehart-B then deepconvlstm), each into its own results file (joined by ``harnb merge``).
+The plan's hours are for one part at a time.
 """
 
 #: Seconds of HART in the grid's loop on this machine, quiet (CPU_SIZING): one pre-training,
