@@ -76,6 +76,7 @@ else
 fi
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export KERAS_BACKEND=jax HARNB_STORES_ONLY=1 PYTHONUNBUFFERED=1 TQDM_DISABLE=1
+export HARNB_PROGRESS_LOG=$LOG # the pace of a run stopped at the limit, line by line
 export PYTHONWARNINGS="ignore:IProgress not found" TF_CPP_MIN_LOG_LEVEL=2
 export JUPYTER_RUNTIME_DIR=$HARNB_DATA/jupyter-runtime
 unset HARNB_MIRROR

@@ -361,6 +361,22 @@ def write_cell(out_path: Path, rows: list[dict], conf: list[dict]) -> None:
     append_rows(out_path, rows, COLUMNS)
 
 
+class ProgressLog:
+    """The progress bar's status line, and (``path``) each one as a timestamped line appended
+    to a file: a run whose bar nobody sees (papermill on a rented GPU, a batch job) still
+    tells, after it is stopped, how far it got and at what pace."""
+
+    def __init__(self, bar: Any, path: str | os.PathLike[str] | None = None) -> None:
+        self.bar, self.path, self.t0 = bar, path, time.perf_counter()
+
+    def __call__(self, status: str) -> None:
+        self.bar.set_postfix_str(status)
+        if self.path:
+            stamp = time.strftime("%H:%M:%S", time.gmtime())
+            with open(self.path, "a") as f:
+                f.write(f"[grid +{time.perf_counter() - self.t0:.0f}s {stamp}] {status}\n")
+
+
 def run_grid(
     profile: str | Profile = "ci",
     out: str | os.PathLike[str] | None = None,
@@ -378,6 +394,7 @@ def run_grid(
     verbose: int = 0,
     norm_as_released: bool = False,
     cluster: Any = None,
+    progress_log: str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
     """Run every missing cell, appending results to ``out``; returns the whole results file.
 
@@ -387,6 +404,8 @@ def run_grid(
     training. ``cluster`` (an address, ``local[:N]``, ``slurm[:N]``…, or a
     ``distributed.Client``) runs each pre-training and each cell as a Dask task instead
     (:mod:`harnb.cluster`); this process stays the only writer of the results files.
+    ``progress_log`` (default ``$HARNB_PROGRESS_LOG``) also receives every progress status as
+    a timestamped line (:class:`ProgressLog`).
     """
     from tqdm.auto import tqdm
 
@@ -454,11 +473,15 @@ def run_grid(
             )
         elif todo:
             runner = CellRunner(spec, store)
+            note = ProgressLog(bar, progress_log or os.environ.get("HARNB_PROGRESS_LOG"))
+            done = len(cells) - len(todo)
             for gcells in groups.values():
                 for c in gcells:
-                    rows, conf = runner.rows(c, bar.set_postfix_str)
+                    rows, conf = runner.rows(c, note)
                     write_cell(out_path, rows, conf)
                     bar.update(1)
+                    done += 1
+                    note(f"{done}/{len(cells)} cells written")
                 runner.clear()
     finally:
         bar.close()
@@ -509,6 +532,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     a("--cluster-config", default=None, metavar="YAML", help="dask settings, e.g. jobqueue")
     a("--verbose", type=int, default=0, help="Keras verbosity")
     a("--no-progress", action="store_true", help="no progress bar")
+    a(
+        "--progress-log",
+        default=None,
+        metavar="FILE",
+        help="also append each progress status, timestamped, to FILE "
+        "(default: $HARNB_PROGRESS_LOG; for runs whose bar nobody sees)",
+    )
     return parser
 
 
@@ -589,6 +619,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             verbose=args.verbose,
             norm_as_released=args.norm_as_released,
             cluster=args.cluster,
+            progress_log=args.progress_log,
         )
     except ValueError as e:
         if getattr(args, "debug", False):  # `harnb --debug run ...`: the traceback

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -45,8 +47,16 @@ def small_grid(prof, store, out, **kw):
 
 def test_grid_writes_tidy_rows_and_resume_skips_done_cells(env, monkeypatch):
     prof, store, out = env
-    df = small_grid(prof, store, out)
+    log = out.with_name("progress.log")
+    df = small_grid(prof, store, out, progress_log=log)
     assert list(df.columns) == list(grid.COLUMNS)
+    # with the bar off, the progress log still tells how far the run got and when
+    lines = log.read_text().splitlines()
+    assert all(re.match(r"\[grid \+\d+s \d\d:\d\d:\d\d\] ", ln) for ln in lines)
+    assert any("pre-training tiny for A (seed 0)" in ln for ln in lines)
+    assert [ln.split("] ")[1] for ln in lines if "written" in ln] == [
+        f"{k}/3 cells written" for k in (1, 2, 3)
+    ]
     assert (df["status"] == "ok").all()
     cells = df.groupby(list(grid.CELL_KEYS)).size()
     assert len(cells) == 3 and (cells == len(grid.METRICS)).all()
@@ -237,9 +247,12 @@ def test_cli_arguments_reach_run_grid(monkeypatch):
     assert seen["protocols"] == ["paper", "released-code"] and seen["ratios"] == [0, 1]
     assert seen["replace_stale"] is False
     assert seen["profile"] == "cpu" and seen["out"] == "x.csv" and seen["models"] == ["hart"]
-    args = p.parse_args(["--protocol", "released-matched", "--replace-stale", "--no-progress"])
+    assert seen["progress_log"] is None
+    args = p.parse_args(["--protocol", "released-matched", "--replace-stale", "--no-progress",
+                         "--progress-log", "p.log"])  # fmt: skip
     assert grid.run_from_args(args) == 0
     assert seen["protocols"] == ["released-matched"] and seen["replace_stale"] is True
+    assert seen["progress_log"] == "p.log"
     bad = p.parse_args(["--profile", "nope"])
     assert grid.run_from_args(bad) == 2
     _ = np  # keep numpy imported for fixtures' sake
