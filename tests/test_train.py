@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
+import subprocess
 import sys
 import types
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -267,3 +272,29 @@ def test_pooled_p_f_head_repeats_a_fresh_run_whatever_ran_before():
     pooled = run(pool, 1)
     assert all(np.array_equal(a, b) for a, b in zip(fresh, pooled, strict=True))
     assert train.seed_states(models.feature_head(pre, seed=1))  # the Dropout has a generator
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_jax_kept_state_steps_match_train_on_batch(tmp_path) -> None:
+    """On JAX, fit keeps the state on the device between evaluations; the weights, history,
+    checkpoint and early stop must be train_on_batch's, also for a reused compiled model."""
+    out = tmp_path / "steps.json"
+    env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=str(Path(__file__).parents[1]))
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("_jax_steps_check.py")), str(out)],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    res = json.loads(out.read_text())
+    ref, kept = res["train_on_batch"]["runs"], res["kept_state"]["runs"]
+    assert [r["steps_class"] for r in ref] == ["_Steps"] * 2
+    assert [r["steps_class"] for r in kept] == ["_JaxSteps"] * 2
+    for a, b in zip(ref, kept, strict=True):
+        assert a["best_step"] == b["best_step"] and a["stopped"] == b["stopped"]
+        assert a["history"]["step"] == b["history"]["step"]
+        np.testing.assert_allclose(a["history"]["loss"], b["history"]["loss"], rtol=1e-6)
+        np.testing.assert_allclose(a["history"]["val_accuracy"], b["history"]["val_accuracy"])
+        for wa, wb in zip(a["weights"], b["weights"], strict=True):
+            np.testing.assert_allclose(np.array(wa), np.array(wb), rtol=1e-6, atol=1e-7)
+    # the second fit continued from the first one's weights (the state was written back)
+    assert ref[0]["weights"] != ref[1]["weights"]
