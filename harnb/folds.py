@@ -3,7 +3,8 @@ model shared by every protocol of a (target, model, seed), and the frozen featur
 
 Pre-trained models are cached as ``.weights.h5`` under ``runs_dir()/pretrained``, keyed by
 target, model, seed, the profile's training settings and the data (written to a temporary
-name, then renamed). The key has no protocol: pre-training sees only the sources, which every
+name, then renamed), without the optimizer's state: a cached model is only ever loaded into a
+fresh, uncompiled build, so Adam's moments would triple the file for nothing. The key has no protocol: pre-training sees only the sources, which every
 protocol splits the same way, so the target's split cannot change it. The history of each
 pre-training lands beside its weights (JSON + CSV) for chapter 4's curves.
 """
@@ -168,11 +169,33 @@ def get_pretrained(
     sizes = {k: v for k, v in sp.sizes().items() if k.startswith("source")}
     res.meta.update(target=sp.target, data=dkey, sizes=sizes, sources=list(sp.sources))
     train.save_history(res, base.with_name(base.name + ".history"))
-    wpath.parent.mkdir(parents=True, exist_ok=True)
-    tmp = wpath.with_name(f".tmp{os.getpid()}-{wpath.name}")
-    m.save_weights(tmp)
-    os.replace(tmp, wpath)  # last: weights without a history are never left behind
+    save_model_weights(m, wpath)  # last: weights without a history are never left behind
     return m
+
+
+def save_model_weights(model: keras.Model, path: Path) -> None:
+    """``model.save_weights(path)`` without the optimizer's state, atomically.
+
+    Keras 3 writes a compiled model's optimizer variables into ``.weights.h5`` too (Adam: twice
+    the weights); loading into a model without an optimizer never reads them.
+    """
+    import h5py
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    full = path.with_name(f".tmp{os.getpid()}-full-{path.name}")
+    slim = path.with_name(f".tmp{os.getpid()}-{path.name}")
+    try:
+        model.save_weights(full)
+        with h5py.File(full, "r") as src, h5py.File(slim, "w") as dst:
+            for k, v in src.attrs.items():
+                dst.attrs[k] = v
+            for k in src:
+                if k != "optimizer":
+                    src.copy(src[k], dst, k)
+        os.replace(slim, path)
+    finally:
+        for t in (full, slim):
+            t.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------------------------

@@ -64,7 +64,12 @@ def test_grid_writes_tidy_rows_and_resume_skips_done_cells(env, monkeypatch):
     assert f1.between(0, 1).all()
     assert df[(df.strategy == "P_0") & (df.metric == "n_train")]["value"].iloc[0] == 0
     runs = grid.default_results_path(prof).parent.parent
-    assert list(runs.glob("pretrained/**/*.weights.h5"))
+    cached = list(runs.glob("pretrained/**/*.weights.h5"))
+    assert cached and not list(runs.glob("pretrained/**/.tmp*"))
+    import h5py
+
+    with h5py.File(cached[0]) as f:  # the cache holds the weights, not Adam's moments
+        assert "layers" in f and "optimizer" not in f
     assert list(runs.glob("histories/**/*.json"))
     n_lines = out.read_text().count("\n")
 

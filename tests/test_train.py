@@ -298,3 +298,35 @@ def test_jax_kept_state_steps_match_train_on_batch(tmp_path) -> None:
             np.testing.assert_allclose(np.array(wa), np.array(wb), rtol=1e-6, atol=1e-7)
     # the second fit continued from the first one's weights (the state was written back)
     assert ref[0]["weights"] != ref[1]["weights"]
+
+
+def test_saved_model_weights_leave_the_optimizer_out(tmp_path) -> None:
+    """A pre-trained cache entry loads into a fresh build as the trained weights, a third of
+    the size Keras' own save_weights writes for a model trained with Adam."""
+    from harnb.folds import save_model_weights
+
+    keras.utils.set_random_seed(0)
+
+    def build() -> keras.Model:
+        inp = keras.Input((16, 3))
+        h = keras.layers.Conv1D(8, 3)(inp)
+        h = keras.layers.BatchNormalization()(h)
+        h = keras.layers.Dense(256, activation="relu")(keras.layers.GlobalAveragePooling1D()(h))
+        return keras.Model(inp, keras.layers.Dense(4, activation="softmax")(h))
+
+    m = build()
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).normal(size=(32, 16, 3)).astype("float32")
+    m.train_on_batch(x, np.arange(32) % 4)
+    m.save_weights(tmp_path / "keras.weights.h5")
+    save_model_weights(m, tmp_path / "sub" / "slim.weights.h5")
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["slim.weights.h5"]
+    fresh = build()
+    fresh.load_weights(tmp_path / "sub" / "slim.weights.h5")
+    assert all(
+        np.array_equal(a, b) for a, b in zip(m.get_weights(), fresh.get_weights(), strict=True)
+    )
+    slim, full = (
+        (tmp_path / p).stat().st_size for p in ("sub/slim.weights.h5", "keras.weights.h5")
+    )
+    assert slim < full / 2
