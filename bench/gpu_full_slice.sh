@@ -8,7 +8,8 @@
 # The slice: HART, one target (default MotionSense), the paper protocol, seed 0, ratios
 # 0 1 5 10, the profile's strategies, 200 epochs of pre-training and fine-tuning as in the
 # paper; notebooks/05_lodo.ipynb runs it through papermill (profile "full" plus the slice's
-# parameters), on JAX. It installs the carried wheels into /tmp/site, unpacks the packed
+# parameters; the committed results' tables are not rendered there, so plotly is not needed),
+# on JAX. It installs the carried wheels into /tmp/site, unpacks the packed
 # stores into a HARNB_DATA under /tmp (no raw data: HARNB_STORES_ONLY=1), and stops the
 # notebook after --limit seconds (default 480). The grid writes each finished cell at once,
 # so whatever finished lands in $OUT:
@@ -16,8 +17,14 @@
 #   <profile>_hart_<target>.csv    the results (+ .confusion.csv), harnb's results format
 #   05_lodo.<profile>.ipynb        the executed (or partly executed) notebook
 #   runs.tar.gz                    the training histories (fine-tuning and pre-training)
+#   pretrained.tar                 the pre-trained weights and history (HART: 6 MiB), to resume
+#                                  in a later session
 # Exit status: 0 the slice completed; 124 the time limit stopped it (the finished cells are
 # kept; a rerun on the same warm machine resumes); anything else, it failed.
+#
+# Across sessions (a fresh machine): put what a stopped call brought back, pretrained.tar and
+# the results CSV with its .confusion.csv, into .gpu/resume/ here and carry .gpu again; the
+# slice then restores them and runs only the cells still missing, without pre-training again.
 #
 # --smoke: a budget for proving the script on a CPU (1 epoch, <= 2000 windows per dataset,
 # profile renamed "full-smoke"); --epochs N (or HARNB_SLICE_MAX_EPOCHS): N epochs instead of
@@ -86,6 +93,20 @@ unset HARNB_MIRROR
 ((PIPESTATUS[0] == 0)) || fail "unpacking .gpu/stores"
 say "stores unpacked"
 
+# 2b. What an earlier, stopped call brought back (.gpu/resume/): its pre-training and cells
+RESULTS=$HARNB_DATA/runs/results/${NAME}_hart_${TARGET}.csv # survives a rerun on a warm machine
+if [[ -f .gpu/resume/pretrained.tar ]]; then
+    tar xf .gpu/resume/pretrained.tar -C "$HARNB_DATA" || fail "unpacking .gpu/resume/pretrained.tar"
+    say "resume: pre-trainings restored: $(tar tf .gpu/resume/pretrained.tar | grep -c '\.weights\.h5$')"
+fi
+if [[ -f .gpu/resume/$(basename "$RESULTS") && ! -f $RESULTS ]]; then
+    mkdir -p "$(dirname "$RESULTS")"
+    for f in "$RESULTS" "${RESULTS%.csv}.confusion.csv"; do
+        [[ -f .gpu/resume/$(basename "$f") ]] && cp ".gpu/resume/$(basename "$f")" "$f"
+    done
+    say "resume: $(grep -c ',macro_f1,' "$RESULTS") finished cells restored"
+fi
+
 "$PY" - >>"$LOG" 2>&1 <<'EOF' || fail "the environment check (see $LOG)"
 import platform, jax, keras, papermill, numpy
 print("python", platform.python_version(), "| jax", jax.__version__, "| keras", keras.__version__,
@@ -100,7 +121,6 @@ fi
 command -v nvidia-smi >/dev/null && nvidia-smi -L >>"$LOG" 2>&1
 
 # 3. The slice, as papermill parameters of chapter 5
-RESULTS=$HARNB_DATA/runs/results/${NAME}_hart_${TARGET}.csv # survives a rerun on a warm machine
 PARAMS=$HARNB_DATA/slice-params.yaml
 cat >"$PARAMS" <<EOF
 profile: full
@@ -112,6 +132,8 @@ seeds: [0]
 ratios: [$(echo $RATIOS | sed 's/ /, /g')]
 results_out: $RESULTS
 profile_changes: $CHANGES
+published_results: $HARNB_DATA/no-committed-results/*.csv
+partial_results: $HARNB_DATA/no-committed-results/*.csv
 EOF
 cat "$PARAMS" >>"$LOG"
 say "chapter 5 with papermill, profile $NAME, at most ${LIMIT}s"
@@ -129,9 +151,15 @@ say "papermill exited $rc after $(($(date +%s) - T1))s"
 for f in "$RESULTS" "${RESULTS%.csv}.confusion.csv"; do
     [[ -f $f ]] && cp "$f" "$OUT/"
 done
-# histories only: a pre-trained model's .weights.h5 (18 MiB for HART) is over $OUT's 16 MiB
+# histories in one file; the pre-trainings (weights + history) in another, for a later resume
 (cd "$HARNB_DATA" && tar czf "$OUT/runs.tar.gz" --ignore-failed-read --exclude='*.weights.h5' \
     "runs/histories/$NAME" "runs/pretrained/$NAME" 2>/dev/null) || true
+if [[ -d $HARNB_DATA/runs/pretrained/$NAME ]]; then
+    (cd "$HARNB_DATA" && tar cf "$OUT/pretrained.tar" "runs/pretrained/$NAME") || true
+    if (($(stat -c %s "$OUT/pretrained.tar" 2>/dev/null || echo 0) > 16 * 1024 * 1024)); then
+        say "pretrained.tar is over the 16 MiB that comes back: left out" && rm -f "$OUT/pretrained.tar"
+    fi
+fi
 "$PY" - "$RESULTS" <<'EOF' 2>&1 | tee -a "$LOG"
 import sys
 from pathlib import Path

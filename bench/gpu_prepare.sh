@@ -6,7 +6,9 @@
 #
 # It fills .gpu/ (ignored through .git/info/exclude), which the call carries:
 #   .gpu/whl/     the exact wheels the GPU machine lacks (keras, papermill, a Jupyter kernel,
-#                 myst-nb's glue, plotly), for CPython 3.12 on x86-64 Linux;
+#                 myst-nb's glue), for CPython 3.12 on x86-64 Linux;
+#   .gpu/resume/  (yours to fill, kept here) what a stopped slice brought back: pretrained.tar
+#                 and the results CSVs, so a fresh machine resumes it (gpu_full_slice.sh);
 #   .gpu/stores/  the windows stores of every available dataset, packed losslessly
 #                 (harnb.storepack: each overlapping sample once, lzma; bit-exact, checked),
 #                 so the GPU machine needs no raw data and no mirror.
@@ -51,7 +53,7 @@ WHEELS=(
     ipython==9.18.1 ipython-pygments-lexers==1.1.1 pexpect==4.9.0 ptyprocess==0.7.0
     prompt-toolkit==3.0.53 wcwidth==0.9.4
     stack-data==0.6.3 executing==2.3.0 asttokens==3.0.2 pure-eval==0.2.4
-    myst-nb==1.4.0 docutils==0.21.2 plotly==7.1.0
+    myst-nb==1.4.0 docutils==0.21.2
 )
 mkdir -p .gpu/whl .gpu/stores
 rm -f .gpu/whl/*.whl
@@ -76,10 +78,13 @@ shared=0
 [[ -d shared ]] && shared=$(du -sb shared | cut -f1)
 whl=$(du -sb .gpu/whl | cut -f1)
 stores=$(du -sb .gpu/stores | cut -f1)
-total=$((tree + shared + whl + stores))
+resume=0 # what a stopped call brought back, to resume on a fresh machine (gpu_full_slice.sh)
+[[ -d .gpu/resume ]] && resume=$(du -sb .gpu/resume | cut -f1)
+total=$((tree + shared + whl + stores + resume))
 mib() { awk -v b="$1" 'BEGIN {printf "%.1f MiB", b / 1048576}'; }
 echo "gpu_prepare: travels: repo $(mib "$tree") + shared $(mib "$shared") +" \
-    "wheels $(mib "$whl") + stores $(mib "$stores") = $(mib "$total") (limit 64 MiB)"
+    "wheels $(mib "$whl") + stores $(mib "$stores") + resume $(mib "$resume") =" \
+    "$(mib "$total") (limit 64 MiB)"
 if ((total >= 64 * 1048576)); then
     echo "gpu_prepare: over the device's 64 MiB: carry less" >&2
     exit 1
