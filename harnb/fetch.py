@@ -26,8 +26,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from harnb import config
-from harnb.datasets._registry import REGISTRY, DatasetInfo
-from harnb.datasets._store import (
+from harnb.datasets._extracted import (
     MANIFEST,
     MANIFEST_VERSION,
     check_name,
@@ -35,6 +34,7 @@ from harnb.datasets._store import (
     missing_message,
     read_manifest,
 )
+from harnb.datasets._registry import REGISTRY, DatasetInfo
 from harnb.datasets.base import DatasetError, DatasetMissing
 
 DOWNLOADS = "_downloads"  # under dest: where downloaded archives are kept

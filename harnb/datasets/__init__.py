@@ -22,8 +22,14 @@ from pathlib import Path
 
 from harnb import config
 from harnb.datasets import added
+from harnb.datasets._extracted import (
+    MANIFEST,
+    check_name,
+    locate_in,
+    missing_message,
+    read_manifest,
+)
 from harnb.datasets._registry import REGISTRY, DatasetInfo, Table1Row
-from harnb.datasets._store import MANIFEST, check_name, locate_in, missing_message, read_manifest
 from harnb.datasets.base import (
     DataFormatError,
     DatasetError,
