@@ -99,6 +99,7 @@ def test_front_page_from_committed_results() -> None:
     assert len(f) >= 4 and f["ours [95 % CI]"].str.contains(r"\[").all()
     assert set(f["verdict"]) <= {
         "reproduced", "differs", "not resolved (interval includes 0)", "new", "new, not resolved",
+        "same sign, smaller here", "same sign, larger here",
     }  # fmt: skip
     assert "MobiFall (9 subj.)" in " ".join(f["targets"]) or "MobiAct" not in set(
         pub.results["target"]
@@ -141,3 +142,14 @@ def test_cross_intervals_over_seeds_and_convergence(tmp_path) -> None:
     assert conv["best step = last (%)"] == pytest.approx(100 / 3, abs=0.1)
     html = study.cross_page(c).data
     assert "NaN" not in html and "interval over seeds" in html
+
+
+def test_verdict_weighs_the_size_as_well_as_the_sign() -> None:
+    v = study._verdict
+    assert v(0.025, 0.002, 0.053) == "reproduced"  # HART P_U − Rd at 10 %: paper inside
+    assert v(0.216, 0.048, 0.112) == "same sign, smaller here"  # HART at 1 %
+    assert v(0.01, 0.02, 0.05) == "same sign, larger here"
+    assert v(-0.3, -0.2, -0.1) == "same sign, smaller here"
+    assert v(0.065, -0.057, 0.045) == "not resolved (interval includes 0)"
+    assert v(0.02, -0.119, -0.030) == "differs"
+    assert v(float("nan"), 0.1, 0.2) == ""
