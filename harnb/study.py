@@ -411,14 +411,19 @@ def architectures_table(pub: Published, ratio: int = 1, protocol: str = "paper")
     return pd.DataFrame(rows)
 
 
-def _part_cells(results: pd.DataFrame, part: Part) -> int:
-    """Distinct finished cells of ``results`` that fall in the plan ``part``'s scope."""
+def _part_rows(results: pd.DataFrame, part: Part) -> pd.DataFrame:
+    """One row per distinct finished cell of ``results`` in the plan ``part``'s scope."""
     if not len(results):
-        return 0
+        return results.iloc[:0]
     ok = results[(results["metric"] == "macro_f1") & (results["status"] == "ok")]
     sel = ok[(ok["model"] == part.model) & ok["protocol"].isin(part.protocols)]
     sel = sel[sel["ratio"].isin(part.ratios) & sel["seed"].isin(part.seeds)]
-    return len(sel.drop_duplicates(list(grid.CELL_KEYS)))
+    return sel.drop_duplicates(list(grid.CELL_KEYS))
+
+
+def _part_cells(results: pd.DataFrame, part: Part) -> int:
+    """Distinct finished cells of ``results`` that fall in the plan ``part``'s scope."""
+    return len(_part_rows(results, part))
 
 
 def plan_status(
@@ -426,10 +431,15 @@ def plan_status(
 ) -> pd.DataFrame:
     """The ``cpu`` plan's parts (:func:`harnb.profiles.plan_table`) with the cells of each
     that the committed results hold, out of the cells it runs; with ``partial`` (the files of
-    parts still running, ``data/results/partial/``) also the cells those hold so far."""
+    parts still running, ``data/results/partial/``) also the cells those hold so far.
+
+    *hours spent* sums the finished cells' own ``seconds`` (a pre-training is counted in the
+    cell that started it): the time the run actually took, on whatever machine and lane ran
+    it; a cell cut off by a stop is not in it, and two lanes sharing the cores both count."""
     from harnb.profiles import CPU_PLAN, plan_table
 
     t = plan_table(CPU_PLAN, n_targets).drop(columns=["command", "relative rate"])
+    t = t.rename(columns={"hours": "hours estimated"})
     total = [part.cells(n_targets) for part in CPU_PLAN]
     columns = {"cells committed": pub}
     if partial is not None:
@@ -439,6 +449,9 @@ def plan_status(
         t[name] = [f"{d} / {n}" for d, n in zip(done, total, strict=True)] + [
             f"{sum(done)} / {sum(total)}"
         ]
+    every = pd.concat([src.results for src in columns.values()], ignore_index=True)
+    spent = [float(_part_rows(every, part)["seconds"].sum()) / 3600 for part in CPU_PLAN]
+    t["hours spent"] = [round(h, 1) for h in spent] + [round(sum(spent), 1)]
     return t
 
 

@@ -8,7 +8,7 @@ import pytest
 from test_grid import env, small_grid  # noqa: F401  (fixture)
 from test_train import fake_models  # noqa: F401  (fixture)
 
-from harnb import artefacts, config, report, study
+from harnb import artefacts, config, grid, report, study
 
 
 def test_fmt_table_integers_decimals_and_blanks() -> None:
@@ -112,6 +112,11 @@ def test_front_page_from_committed_results() -> None:
     assert int(hart_a.split(" / ")[1]) == 3 * 3 * (1 + 4 * 3)  # targets × protocols × cells
     both = study.plan_status(pub, partial=pub)  # a run in progress is counted the same way
     assert (both["cells of the run in progress"] == plan["cells committed"]).all()
+    assert (both["hours spent"] == plan["hours spent"]).all()  # a cell in both counts once
+    cells = pub.results[(pub.results["metric"] == "macro_f1") & (pub.results["model"] == "hart")]
+    hart_hours = cells.drop_duplicates(list(grid.CELL_KEYS))["seconds"].sum() / 3600
+    spent = plan.set_index("part")["hours spent"]
+    assert spent["hart-A"] + spent["hart-B"] == pytest.approx(hart_hours, abs=0.11)
     a = study.architectures_table(pub, ratio=1)
     assert list(a["model"]) == pub.models and a["P_U ours"].str.contains(r"\[").all()
     hart = h[(h["model"] == "hart") & (h["ratio"] == 1) & (h["strategy"] == "P_U")]
