@@ -421,11 +421,6 @@ def _part_rows(results: pd.DataFrame, part: Part) -> pd.DataFrame:
     return sel.drop_duplicates(list(grid.CELL_KEYS))
 
 
-def _part_cells(results: pd.DataFrame, part: Part) -> int:
-    """Distinct finished cells of ``results`` that fall in the plan ``part``'s scope."""
-    return len(_part_rows(results, part))
-
-
 def plan_status(
     pub: Published, n_targets: int = 3, partial: Published | None = None
 ) -> pd.DataFrame:
@@ -445,7 +440,7 @@ def plan_status(
     if partial is not None:
         columns["cells of the run in progress"] = partial
     for name, src in columns.items():
-        done = [_part_cells(src.results, part) for part in CPU_PLAN]
+        done = [len(_part_rows(src.results, part)) for part in CPU_PLAN]
         t[name] = [f"{d} / {n}" for d, n in zip(done, total, strict=True)] + [
             f"{sum(done)} / {sum(total)}"
         ]
