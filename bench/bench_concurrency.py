@@ -12,7 +12,7 @@ Two workloads:
   model and takes ``--warmup`` steps first, then all of them count the steps they finish in
   the same wall-clock window of ``--seconds`` (a shared start time), so compile time and
   staggered starts do not enter the rate.
-* ``loop``: the grid's own fine-tuning loop (:func:`harnb.train.finetune`, strategy Rd, the
+* ``loop``: the grid's own fine-tuning loop (:func:`harnb.training.train.finetune`, strategy Rd, the
   ``cpu`` profile's batch 64, validation every 20 steps on 500 windows, precise BatchNorm),
   ``--steps`` steps on ``--train-windows`` random training windows (default 2,169:
   MotionSense's 10 %; precise BatchNorm reads up to 2,048 of them), after one short
@@ -41,7 +41,7 @@ def worker(model_name: str, start_at: float, seconds: float, warmup: int) -> dic
     import numpy as np
 
     from harnb.models import build
-    from harnb.train import compile_model
+    from harnb.training.train import compile_model
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(BATCH, 128, 6)).astype("float32")
@@ -64,8 +64,8 @@ def loop_worker(model_name: str, start_at: float, steps: int, n_train: int = 216
     """Time ``steps`` steps of the grid's fine-tuning loop (Rd), starting at ``start_at``."""
     import numpy as np
 
-    from harnb import profiles, train
     from harnb.models import build
+    from harnb.training import profiles, train
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n_train, 128, 6)).astype("float32")

@@ -30,7 +30,9 @@ def main() -> None:
 
     import numpy as np
 
-    from harnb import export, models, preprocess, pretrained
+    from harnb import models, pretrained
+    from harnb.data import preprocess
+    from harnb.pretrained import export
 
     store = preprocess.load_windows(["UCI"], progress=False)
     X = preprocess.normalise(store, preprocess.fit_normalisation(store))

@@ -19,8 +19,8 @@ imported), one after the other, on the same random inputs, with the project's co
   - ``bf16``: the ``mixed_bfloat16`` policy (AMX/AVX-512-BF16 matmuls); a different numeric
     method, shown for information, not used by the study;
 
-  JAX runs ``default`` (always compiled by XLA) and ``kept``: the steps as ``harnb.train.fit``
-  takes them on JAX (:class:`harnb.train._JaxSteps`: Keras' compiled step with the state kept
+  JAX runs ``default`` (always compiled by XLA) and ``kept``: the steps as ``harnb.training.train.fit``
+  takes them on JAX (:class:`harnb.training.train._JaxSteps`: Keras' compiled step with the state kept
   between calls, no per-step write-back or wait), each repeat timed to its last step's end.
 
 ``--profile`` adds, on TensorFlow, a trace of ``--batches`` training steps per model
@@ -72,11 +72,11 @@ def best_time(step: Callable[[], object], batches: int, repeat: int) -> float:
 
 
 def kept_time(model, x, y, batches: int, repeat: int) -> float:
-    """Seconds per step of ``harnb.train``'s kept-state JAX steps, best of ``repeat`` runs of
+    """Seconds per step of ``harnb.training.train``'s kept-state JAX steps, best of ``repeat`` runs of
     ``batches`` steps, each run timed until its last step's results are in the variables."""
     import numpy as np
 
-    from harnb.train import _JaxSteps
+    from harnb.training.train import _JaxSteps
 
     steps = _JaxSteps(model)
     best = float("inf")

@@ -30,9 +30,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
 
-    from harnb import folds, models, train
-    from harnb.profiles import get_profile
-    from harnb.splits import stratified_sample
+    from harnb import models
+    from harnb.data.splits import stratified_sample
+    from harnb.training import folds, train
+    from harnb.training.profiles import get_profile
 
     prof = get_profile("cpu")
     store = folds.load_store(prof)

@@ -3,7 +3,7 @@
 Both pipelines start from the same extracted raw files (extraction from the mirror zips is
 done once, untimed, before either) and end with the windows saved as .npy files:
 
-* **harnb**: ``harnb.preprocess.build_windows(name, force=True)`` for each mirror dataset
+* **harnb**: ``harnb.data.preprocess.build_windows(name, force=True)`` for each mirror dataset
   (loader parsing + timestamp resampling + vectorised windowing + atomic cache write).
 * **baseline**, written like the released code: ``pandas.read_csv`` per file, a Python loop over
   windows, and ``scipy.signal.decimate`` called per window where the native rate is above 50 Hz
@@ -154,7 +154,7 @@ def run_baseline(data: Path) -> dict:
 
 def run_harnb(data: Path) -> dict:
     """All mirror datasets through build_windows(force=True), plus a stage breakdown."""
-    from harnb import preprocess as pp
+    from harnb.data import preprocess as pp
 
     res: dict = {"datasets": {}}
     t_all, c_all = time.perf_counter(), time.process_time()
@@ -170,7 +170,7 @@ def run_harnb(data: Path) -> dict:
 def run_harnb_stages(data: Path, repeat: int = 1) -> dict:
     """harnb's stage times (loader parsing vs resampling + windowing; the best of ``repeat``,
     each parsing the files again), warm reuse, load time."""
-    from harnb import preprocess as pp
+    from harnb.data import preprocess as pp
 
     res: dict = {"datasets": {}}
     for name in NAMES:
@@ -205,7 +205,7 @@ def _child(which: str, data: Path, repeat: int = 1) -> None:
     import pandas  # noqa: F401  (imports are not part of the timed work)
     import scipy.signal  # noqa: F401
 
-    import harnb.preprocess  # noqa: F401
+    import harnb.data.preprocess  # noqa: F401
 
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     fn = {"baseline": run_baseline, "harnb": run_harnb, "stages": run_harnb_stages}[which]
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
     data = a.data or Path(tempfile.mkdtemp(prefix="harnb-bench-"))
     data.mkdir(parents=True, exist_ok=True)
     os.environ["HARNB_DATA"] = str(data)
-    from harnb import fetch
+    from harnb.data import fetch
 
     t0 = time.perf_counter()
     fetch.fetch(NAMES, mirror=a.mirror, dest=data / "raw", progress=False)

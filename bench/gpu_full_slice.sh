@@ -89,7 +89,7 @@ export JUPYTER_RUNTIME_DIR=$HARNB_DATA/jupyter-runtime
 unset HARNB_MIRROR
 
 # 2. The packed stores -> $HARNB_DATA/processed (kept when already there and identical)
-"$PY" -m harnb.storepack unpack .gpu/stores 2>&1 | tee -a "$LOG"
+"$PY" -m harnb.data.storepack unpack .gpu/stores 2>&1 | tee -a "$LOG"
 ((PIPESTATUS[0] == 0)) || fail "unpacking .gpu/stores"
 say "stores unpacked"
 

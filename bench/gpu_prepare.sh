@@ -10,7 +10,7 @@
 #   .gpu/resume/  (yours to fill, kept here) what a stopped slice brought back: pretrained.tar
 #                 and the results CSVs, so a fresh machine resumes it (gpu_full_slice.sh);
 #   .gpu/stores/  the windows stores of every available dataset, packed losslessly
-#                 (harnb.storepack: each overlapping sample once, lzma; bit-exact, checked),
+#                 (harnb.data.storepack: each overlapping sample once, lzma; bit-exact, checked),
 #                 so the GPU machine needs no raw data and no mirror.
 # and prints what would travel (tracked + untracked-not-ignored files + .gpu), which must
 # stay under the device's 64 MiB.
@@ -69,7 +69,7 @@ if [[ $n -ne ${#WHEELS[@]} ]]; then
 fi
 
 echo "gpu_prepare: packing the windows stores (bit-exact, checked)"
-PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m harnb.storepack pack .gpu/stores
+PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m harnb.data.storepack pack .gpu/stores
 
 # What the device tool sends: tracked and untracked-not-ignored files, shared/, and .gpu
 tree=$( (git ls-files -z --cached --others --exclude-standard |

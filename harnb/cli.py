@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from harnb.fetch import fetch_cli
+    from harnb.data.fetch import fetch_cli
 
     argv = list(args.names)
     if args.mirror:
@@ -24,7 +24,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_windows(args: argparse.Namespace) -> int:
-    from harnb import datasets, preprocess
+    from harnb.data import datasets, preprocess
 
     names = args.names or datasets.available()
     if not names:
@@ -36,7 +36,7 @@ def _cmd_windows(args: argparse.Namespace) -> int:
 
 
 def _cmd_add(args: argparse.Namespace) -> int:
-    from harnb import datasets
+    from harnb.data import datasets
 
     s = datasets.add_folder(args.folder, replace=args.replace)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(s["labelled_samples"].items()))
@@ -53,7 +53,7 @@ def _cmd_add(args: argparse.Namespace) -> int:
 
 
 def _cmd_remove(args: argparse.Namespace) -> int:
-    from harnb.datasets import added
+    from harnb.data.datasets import added
 
     folder = added.remove(args.name)
     print(f"{args.name}: forgotten (its folder {folder} is left as it is)")
@@ -61,8 +61,8 @@ def _cmd_remove(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from harnb import datasets
-    from harnb.datasets import added
+    from harnb.data import datasets
+    from harnb.data.datasets import added
 
     avail = set(datasets.available())
     for name in datasets.names():
@@ -79,8 +79,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_export_csv(args: argparse.Namespace) -> int:
-    from harnb import datasets
-    from harnb.datasets import csvfolder
+    from harnb.data import datasets
+    from harnb.data.datasets import csvfolder
 
     name = datasets.check_name(args.name)
     recs = datasets.load(name)
@@ -101,7 +101,7 @@ def _cmd_export_csv(args: argparse.Namespace) -> int:
 
 
 def _cmd_book(args: argparse.Namespace) -> int:
-    from harnb.book import ChapterFailed, build_book
+    from harnb.book.build import ChapterFailed, build_book
 
     try:
         index = build_book(
@@ -118,13 +118,13 @@ def _cmd_book(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from harnb.grid import run_from_args
+    from harnb.study.grid import run_from_args
 
     return int(run_from_args(args) or 0)
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
-    from harnb.artefacts import publish
+    from harnb.study.artefacts import publish
 
     for path in publish(
         args.results, args.profile, args.model, tsne_seeds=args.tsne_seed,
@@ -135,7 +135,7 @@ def _cmd_publish(args: argparse.Namespace) -> int:
 
 
 def _cmd_merge(args: argparse.Namespace) -> int:
-    from harnb.results import merge_results
+    from harnb.study.results import merge_results
 
     for src, n in merge_results(args.out, args.sources).items():
         print(f"{src}: {n} cell(s) added")
@@ -215,7 +215,7 @@ def _check_windows(n: int):
     """``n`` real windows of the extracted datasets, each normalised by its dataset's stats."""
     import numpy as np
 
-    from harnb import datasets, preprocess
+    from harnb.data import datasets, preprocess
 
     names = []
     for name in datasets.available():  # extracted ones only: a check never fetches
@@ -235,7 +235,7 @@ def _check_windows(n: int):
 def _cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from harnb import export
+    from harnb.pretrained import export
 
     model, what = _export_source(args)
     out = Path(args.out or f"{model.name}{export.SUFFIX[args.format]}")
@@ -268,7 +268,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def add_export_parser(sub: argparse._SubParsersAction) -> None:
     """``harnb export``: write a model as TFLite or ONNX and check it against Keras."""
-    from harnb.export import FORMATS
+    from harnb.pretrained.export import FORMATS
 
     MODELS = MODEL_NAMES
     p = sub.add_parser("export", help="write a released or fine-tuned model for phones")
@@ -285,7 +285,7 @@ def add_export_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_finetune(args: argparse.Namespace) -> int:
-    from harnb import finetune
+    from harnb.pretrained import finetune
 
     k, ratio = args.labels_per_class, args.ratio
     if k is None and ratio is None:
@@ -334,7 +334,7 @@ def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from harnb import finetune
+    from harnb.pretrained import finetune
 
     df = finetune.predict_folder(args.model, args.data)
     out = finetune.write_predictions(df, args.out)
@@ -391,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_cmd_book)
 
     r = sub.add_parser("run", help="run the resumable LODO grid, appending to a results file")
-    from harnb.grid import add_run_arguments
+    from harnb.study.grid import add_run_arguments
 
     add_run_arguments(r)
     r.set_defaults(func=_cmd_run)
@@ -430,7 +430,7 @@ def _command_name(args: argparse.Namespace) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``harnb`` script: errors a user can act on become one line, status 2."""
-    from harnb.datasets.base import DatasetError
+    from harnb.data.datasets.base import DatasetError
 
     args = build_parser().parse_args(argv)
     try:

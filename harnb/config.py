@@ -4,7 +4,7 @@ Paths come from environment variables so the same code runs in CI, on a laptop a
 ``HARNB_DATA`` (default ``<repo>/data``) holds ``raw/``, ``processed/`` and ``runs/``;
 ``HARNB_MIRROR`` names an offline mirror folder of the original dataset archives;
 ``HARNB_STORES_ONLY=1`` uses the cached windows stores alone, where the raw data are absent
-(:mod:`harnb.storepack`).
+(:mod:`harnb.data.storepack`).
 """
 
 from __future__ import annotations

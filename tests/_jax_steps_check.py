@@ -1,4 +1,4 @@
-"""``harnb.train.fit`` on JAX, kept-state steps against ``train_on_batch``, in a subprocess
+"""``harnb.training.train.fit`` on JAX, kept-state steps against ``train_on_batch``, in a subprocess
 (``KERAS_BACKEND`` must be set before Keras is imported).
 
     KERAS_BACKEND=jax python tests/_jax_steps_check.py OUT.json
@@ -21,7 +21,7 @@ import numpy as np
 def run(way: str) -> dict:
     import keras
 
-    from harnb import train
+    from harnb.training import train
 
     os.environ["HARNB_TRAIN_ON_BATCH"] = "1" if way == "train_on_batch" else "0"
     keras.utils.set_random_seed(0)

@@ -41,7 +41,7 @@ def session_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory, session_data, mirror) -> Path:
     """Execute all six chapters with the ci profile and build the site, once per session."""
-    from harnb.book import build_book
+    from harnb.book.build import build_book
 
     out = tmp_path_factory.mktemp("book")
     old = os.environ.get("HARNB_DATA")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harnb.book import CHAPTERS, NOTEBOOKS_DIR, _chapter_names
+from harnb.book.build import CHAPTERS, NOTEBOOKS_DIR, _chapter_names
 
 REPO = Path(__file__).resolve().parent.parent
 

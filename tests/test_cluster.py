@@ -15,7 +15,8 @@ import pytest
 from test_grid import env, small_grid  # noqa: F401  (fixture)
 from test_train import fake_models  # noqa: F401  (fixture)
 
-from harnb import cluster, grid, results, train
+from harnb.study import cells, cluster, grid, results
+from harnb.training import train
 
 distributed = pytest.importorskip("distributed")
 
@@ -108,7 +109,7 @@ def test_task_errors_are_recorded_and_the_rest_completes(env, threads, monkeypat
         return real(fold, pre, strategy, *a, **k)
 
     client = threads()
-    monkeypatch.setattr(grid, "run_cell", flaky)
+    monkeypatch.setattr(cells, "run_cell", flaky)
     df = small_grid(prof, store, out, cluster=client)
     err = df[df["status"] == "error"]
     assert (
@@ -116,7 +117,7 @@ def test_task_errors_are_recorded_and_the_rest_completes(env, threads, monkeypat
     )
     assert set(df[df["status"] == "ok"]["strategy"]) == {"P_0", "P_U"}
     # a failing pre-training fails its group's cells, with its message; the other group runs
-    monkeypatch.setattr(grid, "run_cell", real)
+    monkeypatch.setattr(cells, "run_cell", real)
 
     def bad_pretrain(*a, **k):
         raise ValueError("no GPU memory")
@@ -222,7 +223,7 @@ def _data_folder(root: Path, shared: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def ci_data(mirror, session_data, tmp_path_factory):
-    from harnb import fetch
+    from harnb.data import fetch
 
     fetch.fetch(["UCI", "MotionSense", "MobiAct"], mirror=mirror, dest=session_data / "raw")
     return session_data, tmp_path_factory.mktemp("cluster")

@@ -34,8 +34,8 @@ from published_formats import (
 )
 
 from harnb import config
-from harnb import datasets as D
-from harnb.datasets import DataFormatError, DatasetMissing
+from harnb.data import datasets as D
+from harnb.data.datasets import DataFormatError, DatasetMissing
 
 CI = config.CLASS_INDEX
 

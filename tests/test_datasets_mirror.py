@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from harnb import config
-from harnb import datasets as D
-from harnb.fetch import fetch
+from harnb.data import datasets as D
+from harnb.data.fetch import fetch
 
 pytestmark = pytest.mark.mirror
 

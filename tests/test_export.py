@@ -12,7 +12,8 @@ pytest.importorskip("tf2onnx")
 
 import keras  # noqa: E402
 
-from harnb import export, models  # noqa: E402
+from harnb import models  # noqa: E402
+from harnb.pretrained import export
 
 pytestmark = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="export runs through TensorFlow"
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def real_windows(mirror, session_data):
     """48 real UCI windows, z-scored by UCI's statistics (what a released model is fed)."""
-    from harnb import fetch, preprocess
+    from harnb.data import fetch, preprocess
 
     mp = pytest.MonkeyPatch()
     mp.setenv("HARNB_DATA", str(session_data))

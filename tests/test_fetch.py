@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from published_formats import MS_EXCERPT, pamap2_row, write_motionsense, write_uci_hapt, zip_bytes
 
-from harnb import datasets as D
-from harnb import fetch as F
-from harnb.datasets import REGISTRY, DatasetError, DatasetMissing
+from harnb.data import datasets as D
+from harnb.data import fetch as F
+from harnb.data.datasets import REGISTRY, DatasetError, DatasetMissing
 
 
 def _zip_dir(src: Path, dest: Path) -> Path:

@@ -16,8 +16,8 @@ import pytest
 from test_train import fake_models  # noqa: F401  (fixture)
 from test_user_datasets import HEADER, _meta, _noisy_rows
 
-from harnb import finetune
 from harnb.cli import main
+from harnb.pretrained import finetune
 
 
 def own_class_folder(root: Path, n_subjects: int = 4) -> Path:
@@ -187,7 +187,7 @@ def test_predict_on_recordings_without_labels(
     """New recordings have no labels: two MotionSense recordings without the label column and
     the metadata's mapping get the same windows and classes as with them; adding or
     fine-tuning on them still fails, naming the file."""
-    from harnb.datasets import DataFormatError, csvfolder
+    from harnb.data.datasets import DataFormatError, csvfolder
 
     monkeypatch.setenv("HARNB_DATA", str(session_data))
     monkeypatch.setenv("HARNB_MIRROR", str(mirror))
@@ -237,8 +237,8 @@ def test_train_finetune_head_size_follows_n_classes(fake_models) -> None:  # noq
     """Own classes: the fresh head has their number; a pooled 10-class model is not reused."""
     from test_train import toy_data
 
-    from harnb import train
-    from harnb.profiles import get_profile
+    from harnb.training import train
+    from harnb.training.profiles import get_profile
 
     prof = get_profile("ci").with_(finetune_budget=train.Budget(max_epochs=1))
     X, y = toy_data(96)

@@ -10,7 +10,8 @@ import pytest
 from test_splits import synth_store
 from test_train import fake_models  # noqa: F401  (fixture)
 
-from harnb import grid, profiles, results, train
+from harnb.study import cells, grid, results
+from harnb.training import profiles, train
 
 SPEC = {
     "A": (5, [0, 3, 5], 12),
@@ -98,14 +99,14 @@ def test_failing_cell_is_recorded_and_grid_goes_on(env, monkeypatch):
             raise RuntimeError("out of memory\nsecond line")
         return real(fold, pre, strategy, *a, **k)
 
-    monkeypatch.setattr(grid, "run_cell", flaky)
+    monkeypatch.setattr(cells, "run_cell", flaky)
     df = small_grid(prof, store, out)
     err = df[df["status"] == "error"]
     assert len(err) == 1 and err["strategy"].iloc[0] == "Rd"
     assert "RuntimeError: out of memory second line" in err["error"].iloc[0]
     assert set(df[df["status"] == "ok"]["strategy"]) == {"P_0", "P_U"}
     # a rerun retries the failed cell (now healthy) and only that one
-    monkeypatch.setattr(grid, "run_cell", real)
+    monkeypatch.setattr(cells, "run_cell", real)
     df = small_grid(prof, store, out)
     assert (df[df.metric == "macro_f1"]["status"] == "ok").all()
     assert df[df.metric == "macro_f1"].shape[0] == 3
@@ -179,7 +180,7 @@ def test_cross_dataset_matrix_resumes(env, monkeypatch):
 def test_cross_matrix_early_stops_on_own_validation_subjects(env, monkeypatch):
     """cross_budget set: each training dataset's own validation subjects choose the checkpoint;
     they are disjoint from its training and test subjects; another budget is another config."""
-    from harnb import cross
+    from harnb.study import cross
 
     prof, store, out = env
     prof = prof.with_(cross_model="tiny", cross_budget=train.Budget(max_steps=6, eval_every=2))
@@ -427,7 +428,7 @@ def test_pretraining_shared_by_protocols_and_confusion_counts(env, monkeypatch):
     assert set(df["protocol"]) == set(grid.PROTOCOLS) and (df["status"] == "ok").all()
     conf = grid.read_confusion(results.confusion_path(out))
     assert set(conf["protocol"]) == set(grid.PROTOCOLS)
-    from harnb import intervals
+    from harnb.study import intervals
 
     f1 = df[df.metric == "macro_f1"].set_index(list(grid.CELL_KEYS))["value"]
     for key, g in conf.groupby(list(grid.CELL_KEYS)):
@@ -438,8 +439,9 @@ def test_pretraining_shared_by_protocols_and_confusion_counts(env, monkeypatch):
 
 
 def test_chapter5_renders_intervals_gaps_and_convergence(env):
-    """study.Published: Tables with intervals beside the paper, paired gaps, convergence."""
-    from harnb import study
+    """Published: Tables with intervals beside the paper, paired gaps, convergence."""
+    from harnb.study import intervals
+    from harnb.study.published import Published, display_name
 
     prof, store, out = env
     for t in ("A", "B"):
@@ -447,16 +449,16 @@ def test_chapter5_renders_intervals_gaps_and_convergence(env):
             prof, store, out, targets=[t], protocols=["paper", "released-matched"],
             strategies=["P_0", "Rd", "P_F", "P_U"], ratios=[0, 10], seeds=[0, 1],
         )  # fmt: skip
-    pub = study.Published(str(out), n_boot=200)
+    pub = Published(str(out), n_boot=200)
     assert pub.models == ["tiny"] and len(pub.boot.cells()) == 2 * 2 * 4
-    tidy = study.intervals.cell_intervals(pub.boot, "tiny", "paper")
+    tidy = intervals.cell_intervals(pub.boot, "tiny", "paper")
     assert set(tidy["target"]) == {"A", "B", "AVG"}
     assert (tidy["lo"] <= tidy["mean"] + 1e-12).all() and (tidy["mean"] <= tidy["hi"] + 1e-12).all()
-    wide = study.intervals.table(tidy)
+    wide = intervals.table(tidy)
     assert wide.loc["AVG", (10, "P_U")].count("[") == 1 and "nan" not in wide.to_string().lower()
-    gains = study.intervals.strategy_differences(pub.boot, "tiny")
+    gains = intervals.strategy_differences(pub.boot, "tiny")
     assert set(gains["comparison"]) == {"P_U − Rd", "P_F − Rd"} and (gains["seeds"] == 2).all()
-    gaps = study.intervals.protocol_gaps(pub.boot, "tiny")
+    gaps = intervals.protocol_gaps(pub.boot, "tiny")
     assert set(gaps["gap"]) == {"released-matched"} and "AVG" in set(gaps["target"])
     conv = pub.convergence()
     assert set(conv["strategy"]) == {"Rd", "P_F", "P_U"} and (conv["runs"] == 4 * 2 // 2).all()
@@ -464,4 +466,4 @@ def test_chapter5_renders_intervals_gaps_and_convergence(env):
     summary = pub.summary()
     assert set(summary["protocol"]) == {"paper", "released-matched"}
     assert summary["configuration"].str.len().min() == 12
-    assert study.display_name("MobiAct") == "MobiFall (9 subj.)"
+    assert display_name("MobiAct") == "MobiFall (9 subj.)"

@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harnb import evaluate, intervals, models, train
-from harnb.splits import stratified_sample
+from harnb import models
+from harnb.data.splits import stratified_sample
+from harnb.study import intervals
+from harnb.training import evaluate, train
 
 pytestmark = [pytest.mark.mirror, pytest.mark.slow]
 
@@ -15,7 +17,8 @@ pytestmark = [pytest.mark.mirror, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def uci_fold(mirror, session_data):
     """The real UCI fold of the paper protocol (sources MotionSense and the MobiFall subset)."""
-    from harnb import fetch, folds, preprocess
+    from harnb.data import fetch, preprocess
+    from harnb.training import folds
 
     mp = pytest.MonkeyPatch()
     mp.setenv("HARNB_DATA", str(session_data))
@@ -83,7 +86,7 @@ def test_pf_on_cached_features_is_the_frozen_model(uci_fold, name):
 
 def test_bootstrap_point_equals_metric_and_intervals_cover_it(uci_fold):
     """Per-subject confusion counts rebuild the macro-F1 of a real prediction exactly."""
-    from harnb import results
+    from harnb.study import results
 
     sp = uci_fold.split
     te = sp.target_test

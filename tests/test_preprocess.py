@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harnb import preprocess as pp
-from harnb import store as store_mod
 from harnb.config import CLASSES, HOP, WINDOW
-from harnb.datasets.base import Recording, Stream
-from harnb.preprocess import (
+from harnb.data import preprocess as pp
+from harnb.data import store as store_mod
+from harnb.data.datasets.base import Recording, Stream
+from harnb.data.preprocess import (
     NormStats,
     PreprocessConfig,
     WindowStore,
@@ -425,8 +425,8 @@ MIRROR_SUBJECTS = {"UCI": 30, "MotionSense": 24, "MobiAct": 9}
 @pytest.mark.mirror
 def test_real_store_from_mirror(mirror, session_data, monkeypatch) -> None:
     """Build the real store of the mirror datasets; reload it in under a second."""
-    datasets = pytest.importorskip("harnb.datasets")
-    fetch = pytest.importorskip("harnb.fetch")
+    datasets = pytest.importorskip("harnb.data.datasets")
+    fetch = pytest.importorskip("harnb.data.fetch")
     if not hasattr(datasets, "load"):
         pytest.skip("dataset loaders not available yet")
     monkeypatch.setenv("HARNB_DATA", str(session_data))

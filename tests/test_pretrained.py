@@ -71,9 +71,9 @@ def test_missing_and_unknown_models(tmp_path):
 
 
 def test_normalise_matches_the_training_statistics():
-    """Sensor-mode z-scoring of harnb.preprocess, on windows with a known mean and spread."""
-    from harnb import preprocess
-    from harnb.store import WindowStore
+    """Sensor-mode z-scoring of harnb.data.preprocess, on windows with a known mean and spread."""
+    from harnb.data import preprocess
+    from harnb.data.store import WindowStore
 
     rng = np.random.default_rng(0)
     X = (rng.normal(size=(40, 128, 6)) * [3, 2, 1, 0.5, 0.2, 0.1] + [0, 0, 9.8, 0, 0, 0.1]).astype(
@@ -101,7 +101,7 @@ def test_normalise_matches_the_training_statistics():
 def test_release_mechanism_at_a_tiny_budget(mirror, session_data, tmp_path, monkeypatch):
     """DeepConvLSTM, 4 steps on the ci profile's windows: weights, card and index are written,
     and load() gives back the trained model (float16 only where measured harmless)."""
-    from harnb import fetch
+    from harnb.data import fetch
     from harnb.pretrained.release import card_summary, make_release
 
     monkeypatch.setenv("HARNB_DATA", str(session_data))
@@ -125,9 +125,10 @@ def test_release_mechanism_at_a_tiny_budget(mirror, session_data, tmp_path, monk
 @pytest.mark.slow
 def test_released_hart_reproduces_its_card_on_the_held_out_subjects(mirror, session_data):
     """The card's statistics, split and UCI test score are what the released weights give."""
-    from harnb import evaluate, fetch, preprocess, splits, train
-    from harnb.folds import data_key
+    from harnb.data import fetch, preprocess, splits
     from harnb.pretrained.release import release_split
+    from harnb.training import evaluate, train
+    from harnb.training.folds import data_key
 
     card = pretrained.card("hart")
     names = sorted(card["training_data"]["datasets"])

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.model_selection import StratifiedKFold
 
-from harnb import splits
-from harnb.store import WindowStore
+from harnb.data import splits
+from harnb.data.store import WindowStore
 
 
 def synth_store(spec: dict[str, tuple[int, list[int], int]], seed: int = 0) -> WindowStore:

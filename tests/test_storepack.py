@@ -1,4 +1,4 @@
-"""Packed stores (harnb.storepack): bit-exact round trips, and loading them without raw data."""
+"""Packed stores (harnb.data.storepack): bit-exact round trips, and loading them without raw data."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harnb import preprocess, storepack
 from harnb.config import processed_dir
-from harnb.store import WindowStore, read_store_dir, write_store_dir
+from harnb.data import preprocess, storepack
+from harnb.data.store import WindowStore, read_store_dir, write_store_dir
 
 W, HOP = 128, 64
 
@@ -80,8 +80,8 @@ def test_windows_that_do_not_chain_are_kept_whole(data: Path, tmp_path: Path) ->
 def test_stores_only_loads_the_unpacked_store_and_refuses_a_stale_one(
     data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from harnb import folds
-    from harnb.profiles import get_profile
+    from harnb.training import folds
+    from harnb.training.profiles import get_profile
 
     store = _runs_store(np.random.default_rng(3), [5, 6])
     folder = _write(store)
@@ -112,8 +112,8 @@ def test_a_pack_that_does_not_rebuild_is_refused(data: Path, tmp_path: Path) -> 
 
 
 def test_profile_changes_from_plain_values() -> None:
-    from harnb.profiles import changed
-    from harnb.train import Budget
+    from harnb.training.profiles import changed
+    from harnb.training.train import Budget
 
     p = changed("full", {"name": "full-e3", "pretrain_budget": {"max_epochs": 3}, "ratios": [0, 1]})
     assert p.name == "full-e3" and p.pretrain_budget == Budget(max_epochs=3)
@@ -127,7 +127,7 @@ def test_profile_changes_from_plain_values() -> None:
 def test_real_store_packs_bit_exact_and_small(mirror, session_data, tmp_path, monkeypatch) -> None:
     """MobiAct's real store (the mirror): under half its size, every file back byte for
     byte, and the stores-only loader gives the very windows ``load_windows`` gives."""
-    from harnb import fetch
+    from harnb.data import fetch
 
     monkeypatch.setenv("HARNB_DATA", str(session_data))
     monkeypatch.setenv("HARNB_MIRROR", str(mirror))

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import harnb
-from harnb import evaluate, train
-from harnb.profiles import get_profile
+from harnb.training import evaluate, train
+from harnb.training.profiles import get_profile
 
 
 def tiny_model(n_classes: int = 10, input_shape=(16, 6), seed: int | None = 0) -> keras.Model:
@@ -224,7 +224,7 @@ def test_model_pool_reuses_compiled_model(fake_models):
 
 
 def test_embed_and_tsne(fake_models):
-    from harnb import embed
+    from harnb.training import embed
 
     X, y = toy_data(60)
     f = embed.embed(fake_models.build("tiny", seed=0), X)
@@ -238,7 +238,7 @@ def test_embed_and_tsne(fake_models):
 
 
 def test_stratified_sample():
-    from harnb.splits import stratified_sample
+    from harnb.data.splits import stratified_sample
 
     y = np.array([0] * 90 + [1] * 9 + [2])
     idx = np.arange(100) + 1000
@@ -303,7 +303,7 @@ def test_jax_kept_state_steps_match_train_on_batch(tmp_path) -> None:
 def test_saved_model_weights_leave_the_optimizer_out(tmp_path) -> None:
     """A pre-trained cache entry loads into a fresh build as the trained weights, a third of
     the size Keras' own save_weights writes for a model trained with Adam."""
-    from harnb.folds import save_model_weights
+    from harnb.training.folds import save_model_weights
 
     keras.utils.set_random_seed(0)
 

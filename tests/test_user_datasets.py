@@ -16,10 +16,11 @@ import numpy as np
 import pytest
 from test_train import fake_models  # noqa: F401  (fixture)
 
-from harnb import config, preprocess
-from harnb import datasets as D
+from harnb import config
 from harnb.cli import main
-from harnb.datasets import DataFormatError, DatasetError, Recording, Stream, csvfolder
+from harnb.data import datasets as D
+from harnb.data import preprocess
+from harnb.data.datasets import DataFormatError, DatasetError, Recording, Stream, csvfolder
 
 HEADER = "timestamp,acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z,label"
 
@@ -308,8 +309,8 @@ def test_export_add_windows_round_trip_on_motionsense(
     np.testing.assert_allclose(ours.X, ref.X, rtol=1e-6, atol=1e-6)
     assert [s.split(":")[1] for s in ours.subject] == [s.split(":")[1] for s in ref.subject]
     # usable beside the six in a LODO split, as target
-    from harnb.splits import lodo_split
-    from harnb.store import WindowStore
+    from harnb.data.splits import lodo_split
+    from harnb.data.store import WindowStore
 
     others, _ = preprocess.windows_from_recordings([r for r in recs if r.subject in ("4", "5")])
     st = WindowStore.concat([ours, others])  # the original loader's windows as a source
@@ -331,7 +332,8 @@ def test_added_folders_are_lodo_target_and_source_in_run_grid(
     fake_models,  # noqa: F811
 ) -> None:
     """`harnb run`'s path: the added datasets are found, windowed, split and fine-tuned on."""
-    from harnb import grid, profiles, train
+    from harnb.study import grid
+    from harnb.training import profiles, train
 
     for name, seed in (("MyHAR", 0), ("Other", 10)):
         subjects = [f"s{i}" for i in range(1, 5)]

@@ -15,38 +15,27 @@ Fine-tuning strategies (paper §IV; :func:`finetune_variant`):
 
 Unlike the released code (bug B-S6), the fresh head replaces the pre-trained softmax layer and
 sits on the penultimate features instead of being stacked on the 10-way softmax output.
+
+One module per architecture, ``layers`` (custom layers), ``registry`` (names and builders),
+``flops`` (Table VI). May import the foundation (``harnb.config``, ``harnb.paper``) only.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-
 import keras
-from keras import layers
 
-from harnb.models import deepconvlstm, hart, ispl, mobilehart
+from harnb.models import ispl
 from harnb.models.common import FEATURES, HEAD, check_n_classes, head_layer, seeded
 from harnb.models.flops import flops, flops_by_layer, size_table
-
-#: Architecture names, in the order of the paper's tables.
-MODELS: tuple[str, ...] = ("ispl", "deepconvlstm", "hart", "mobilehart")
-#: Fine-tuning strategies (paper §IV): random init, pre-trained frozen / unfrozen, as is.
-STRATEGIES: tuple[str, ...] = ("Rd", "P_F", "P_U", "P_0")
-
-_BUILDERS: dict[str, Callable[..., keras.Model]] = {
-    "ispl": ispl.build_ispl,
-    "deepconvlstm": deepconvlstm.build_deepconvlstm,
-    "hart": hart.build_hart,
-    "mobilehart": mobilehart.build_mobilehart,
-}
-_FEATURE_DIMS: dict[str, int] = {
-    "ispl": ispl.FEATURE_DIM,
-    "deepconvlstm": deepconvlstm.FEATURE_DIM,
-    "hart": hart.FEATURE_DIM,
-    "mobilehart": mobilehart.FEATURE_DIM,
-}
-_EXTRACTOR_SUFFIX = "_features"
+from harnb.models.registry import (
+    _EXTRACTOR_SUFFIX,
+    MODELS,
+    STRATEGIES,
+    arch_of,
+    build,
+    count_params,
+    feature_dim,
+)
 
 __all__ = [
     "FEATURES",
@@ -70,46 +59,7 @@ __all__ = [
 ]
 
 
-def _check_name(name: str) -> str:
-    if name not in _BUILDERS:
-        raise ValueError(f"unknown model {name!r}; valid choices: {', '.join(MODELS)}")
-    return name
-
-
-def build(
-    name: str,
-    n_classes: int = 10,
-    input_shape: tuple[int, int] = (128, 6),
-    seed: int | None = None,
-) -> keras.Model:
-    """Build architecture ``name`` (one of :data:`MODELS`) with an ``n_classes`` softmax head.
-
-    With an integer ``seed`` the initial weights (and dropout seeds) are a deterministic
-    function of it on a given backend; with ``None`` they are random.
-    """
-    _check_name(name)
-    check_n_classes(n_classes)
-    with seeded(seed):
-        return _BUILDERS[name](n_classes=n_classes, input_shape=tuple(input_shape))
-
-
-def feature_dim(name: str) -> int:
-    """Size of the feature vector that architecture ``name`` feeds to its head."""
-    return _FEATURE_DIMS[_check_name(name)]
-
-
-def arch_of(model: keras.Model) -> str:
-    """The architecture name of a model built here, or of its feature extractor."""
-    name = model.name.removesuffix(_EXTRACTOR_SUFFIX)
-    if name not in _BUILDERS:
-        raise ValueError(
-            f"model {model.name!r} is not a harnb model; its name must be one of "
-            f"{', '.join(MODELS)} (optionally + {_EXTRACTOR_SUFFIX!r})"
-        )
-    return name
-
-
-def _head_of(model: keras.Model) -> layers.Dense:
+def _head_of(model: keras.Model) -> keras.layers.Dense:
     try:
         return model.get_layer(HEAD)
     except ValueError:
@@ -235,9 +185,3 @@ def compose_frozen(pretrained: keras.Model, head_model: keras.Model) -> keras.Mo
     model = finetune_variant("P_F", pretrained, n_classes=n_classes)
     _head_of(model).set_weights(_head_of(head_model).get_weights())
     return model
-
-
-def count_params(model: keras.Model) -> int:
-    """All weight scalars, trainable or not (BatchNorm moving statistics included), as Keras
-    and the paper's Table VI count them."""
-    return int(sum(math.prod(w.shape) for w in model.weights))

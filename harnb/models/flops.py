@@ -30,7 +30,7 @@ from typing import Any
 import keras
 from keras import layers
 
-from harnb.models import layers as hl
+import harnb.models.layers as hl
 
 CONVENTIONS: tuple[str, ...] = ("tf-profiler", "full")
 
@@ -189,7 +189,7 @@ def flops(
 
 @functools.cache
 def _flops_of(name: str, n_classes: int, convention: str) -> int:
-    from harnb.models import build
+    from harnb.models.registry import build
 
     return sum(flops_by_layer(build(name, n_classes=n_classes, seed=0), convention).values())
 
@@ -201,7 +201,7 @@ def size_table() -> list[dict[str, Any]]:
     HART and MobileHART 6; reference §5.6), with the ``full`` FLOPs next to the
     profiler-convention ones.
     """
-    from harnb.models import MODELS, build, count_params
+    from harnb.models.registry import MODELS, build, count_params
     from harnb.paper import TABLE_VI
 
     rows = []

@@ -1,4 +1,8 @@
-"""Released pre-trained models: ``harnb.pretrained.load("hart")``, offline, hash-checked.
+"""The user tools: released pre-trained models, fine-tuning on your data, export to a phone.
+
+``harnb.pretrained.load("hart")`` (here: offline, hash-checked), ``release`` (``harnb pretrain
+--release``), ``finetune`` (``harnb finetune`` / ``predict`` on a CSV folder), ``export``
+(TFLite / ONNX). May import ``harnb.study`` and below; not ``harnb.book`` or ``harnb.cli``.
 
 Each released model is pre-trained on the union of every dataset available (seed 0,
 subject-wise 70/10/20 % train/validation/test per dataset, early-stopped on the validation
@@ -150,7 +154,7 @@ def fit_stats(X: np.ndarray) -> dict[str, list[float]]:
     """Per-sensor z-score statistics of raw windows ``X`` (n, 128, 6), as in training.
 
     One mean and one standard deviation per sensor, pooled over its three axes (the
-    ``"sensor"`` mode of :func:`harnb.preprocess.fit_normalisation`), over every sample.
+    ``"sensor"`` mode of :func:`harnb.data.preprocess.fit_normalisation`), over every sample.
     """
     X = np.asarray(X, np.float64)
     if X.ndim != 3 or X.shape[-1] != 6:

@@ -1,10 +1,10 @@
 """Produce a released pre-trained model: ``harnb pretrain --release`` (reproducible, seed 0).
 
 Every available dataset is split by subject into 70 % train, 10 % validation and 20 % test
-(class-stratified, :func:`harnb.splits.split_subjects`, seed 0). Each dataset is z-scored by
+(class-stratified, :func:`harnb.data.splits.split_subjects`, seed 0). Each dataset is z-scored by
 its own statistics from its train + validation windows (as the LODO folds do: no test window
 enters them). The model is pre-trained on the union of the train parts with the profile's
-pre-training budget (:func:`harnb.train.pretrain`: early stopping and precise BatchNorm on the
+pre-training budget (:func:`harnb.training.train.pretrain`: early stopping and precise BatchNorm on the
 union of the validation parts), then scored per dataset on its test subjects. The weights are
 stored as float16 when that changes no held-out prediction (measured on the test windows and
 recorded in the card), else as float32.
@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from harnb.pretrained import INDEX, RELEASE_DIR, RELEASE_FORMAT, read_index, sha256
-from harnb.profiles import Profile, get_profile
-from harnb.train import Budget
+from harnb.training.profiles import Profile, get_profile
+from harnb.training.train import Budget
 
 #: Subject-wise parts of every dataset (order matters to the stratified assignment).
 RELEASE_FRACTIONS: dict[str, float] = {"test": 0.2, "val": 0.1, "train": 0.7}
@@ -71,7 +71,7 @@ def release_profile(profile: str | Profile = "cpu", max_steps: int | None = None
 
 def release_split(store: Any, seed: int = RELEASE_SEED) -> dict[str, dict[str, np.ndarray]]:
     """``{dataset: {"train"|"val"|"test": store indices}}``, subject-wise per dataset."""
-    from harnb.splits import split_subjects
+    from harnb.data.splits import split_subjects
 
     return {
         d: split_subjects(store, d, RELEASE_FRACTIONS, seed, require_all_classes=("test", "val"))
@@ -87,7 +87,7 @@ def release_subjects(dataset: str, card: dict[str, Any]) -> dict[str, list[str]]
     instead of naming the wrong subjects. Fine-tuning a release on one of its pre-training
     datasets is leak-free only when its test subjects are among the release's ``test``.
     """
-    from harnb import preprocess
+    from harnb.data import preprocess
 
     info = card.get("training_data", {}).get("datasets", {}).get(dataset)
     if info is None:
@@ -126,7 +126,7 @@ def _git_commit() -> str | None:
 
 def _scores(model: Any, X: np.ndarray, y: np.ndarray, parts: dict, part: str, classes) -> dict:
     """Per-dataset accuracy and macro-F1 on one part, and the predictions."""
-    from harnb import evaluate, train
+    from harnb.training import evaluate, train
 
     out: dict[str, Any] = {}
     preds: dict[str, np.ndarray] = {}
@@ -157,9 +157,11 @@ def make_release(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Train and write one released model (weights, card, index entry); returns the card."""
-    from harnb import folds, models, preprocess, splits, train
+    from harnb import models
     from harnb.config import CHANNELS, CLASSES, HOP, N_CLASSES, RATE_HZ, WINDOW
-    from harnb.profiles import TRAINING_VERSION
+    from harnb.data import preprocess, splits
+    from harnb.training import folds, train
+    from harnb.training.profiles import TRAINING_VERSION
 
     models._check_name(model_name)
     prof = release_profile(profile, max_steps)
@@ -289,7 +291,7 @@ def make_release(
             "history": {k: [round(v, 5) for v in vs] for k, vs in res.history.items()},
         },
         "held_out": {
-            "metric": "macro-F1 over the dataset's classes (harnb.evaluate.macro_f1), 0..1",
+            "metric": "macro-F1 over the dataset's classes (harnb.training.evaluate.macro_f1), 0..1",
             "val": val["scores"],
             "test": test32["scores"],
             "test_float16_weights": test16["scores"],

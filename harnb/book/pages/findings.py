@@ -1,0 +1,129 @@
+"""The front page: the headline figure and the findings table, from committed results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from harnb import paper
+from harnb.study import intervals
+from harnb.study.published import Published, display_name
+
+if TYPE_CHECKING:  # pragma: no cover
+    pass
+
+
+def headline_frame(pub: Published, protocol: str = "paper") -> pd.DataFrame:
+    """Mean macro-F1 (× 100) over our targets per model, ratio and strategy with its 95 %
+    interval, beside the paper's values averaged over the same targets (the Fig. 3 layout).
+
+    P_0 is drawn at ratio 0 for every strategy, so each line starts at the untuned model.
+    """
+    rows = []
+    for m in pub.models:
+        ci = intervals.cell_intervals(pub.boot, m, protocol)
+        if ci.empty:
+            continue
+        targets = sorted(set(ci["target"]) - {"AVG"})
+        avg = ci[ci["target"] == ("AVG" if len(targets) > 1 else targets[0])]
+        for r in avg.itertuples():
+            rows.append(dict(model=m, ratio=int(r.ratio), strategy=r.strategy, source="ours",
+                             f1=r.mean * 100, lo=r.lo * 100, hi=r.hi * 100))  # fmt: skip
+        ref = paper.lodo_tidy()
+        ref = ref[(ref["model"] == m) & ref["target"].isin(targets)]
+        for (ratio, st), v in ref.groupby(["ratio", "strategy"])["f1"].mean().items():
+            rows.append(dict(model=m, ratio=int(ratio), strategy=st, source="paper (same targets)",
+                             f1=float(v), lo=np.nan, hi=np.nan))  # fmt: skip
+    df = pd.DataFrame(rows, columns=["model", "ratio", "strategy", "source", "f1", "lo", "hi"])
+    if df.empty:
+        return df
+    zero = df[df["strategy"] == "P_0"]
+    extra = [zero.assign(strategy=s) for s in ("Rd", "P_F", "P_U")]
+    df = pd.concat([df[df["strategy"] != "P_0"], *extra], ignore_index=True)
+    return df.sort_values(["model", "source", "strategy", "ratio"]).reset_index(drop=True)
+
+
+def _paper_avg(model: str, targets: Sequence[str], ratio: int, strategy: str) -> float:
+    ref = paper.lodo_tidy()
+    ref = ref[(ref["model"] == model) & ref["target"].isin(targets)]
+    ref = ref[(ref["ratio"] == ratio) & (ref["strategy"] == strategy)]
+    return float(ref["f1"].mean()) if len(ref) else float("nan")
+
+
+def findings(pub: Published, ratios: Sequence[int] = (1, 10)) -> pd.DataFrame:
+    """What was reproduced and what differs: the paper's claims on our targets, ours beside.
+
+    Each row is a paired difference within seeds (× 100, 95 % interval over test subjects and
+    seeds, averaged over our targets); *verdict*: our interval holds the paper's value and
+    excludes zero (``reproduced``), excludes zero on the paper's side but not the paper's value
+    (``same sign, smaller/larger here``), excludes zero on the other side (``differs``), or
+    includes zero (``not resolved``).
+    """
+    rows = []
+    for m in pub.models:
+        d = intervals.strategy_differences(pub.boot, m, "paper")
+        if d.empty:
+            continue
+        targets = sorted(set(d["target"]) - {"AVG"})
+        key = "AVG" if "AVG" in set(d["target"]) else targets[0]
+        names = ", ".join(display_name(t) for t in targets)
+        for r in ratios:
+            for comp, strat in (("P_U − Rd", "P_U"), ("P_F − Rd", "P_F")):
+                sel = d[(d["target"] == key) & (d["ratio"] == r) & (d["comparison"] == comp)]
+                if sel.empty:
+                    continue
+                s = sel.iloc[0]
+                ref = _paper_avg(m, targets, r, strat) - _paper_avg(m, targets, r, "Rd")
+                rows.append(
+                    {
+                        "model": m,
+                        "claim": f"{comp} at {r} % labels",
+                        "targets": names,
+                        "paper": f"{ref:+.1f}" if np.isfinite(ref) else "",
+                        "ours [95 % CI]": intervals.fmt_interval(
+                            s["diff"], s["lo"], s["hi"], signed=True
+                        ),  # fmt: skip
+                        "verdict": _verdict(ref / 100, s["lo"], s["hi"]),
+                        "see": '<a href="05_lodo.html">chapter 5</a>',
+                    }
+                )
+        gaps = intervals.protocol_gaps(pub.boot, m)
+        for gap, label in (("released-matched", "leak, isolated"),
+                           ("released-code", "leak, as released")):  # fmt: skip
+            g = gaps[(gaps["gap"] == gap) & (gaps["target"] == "AVG")] if len(gaps) else gaps
+            g = g[(g["ratio"] == 1) & (g["strategy"] == "P_U")] if len(g) else g
+            if len(g):
+                s = g.iloc[0]
+                rows.append(
+                    {
+                        "model": m,
+                        "claim": f"{label}: {gap} − paper, P_U at 1 %",
+                        "targets": names,
+                        "paper": "not measured",
+                        "ours [95 % CI]": intervals.fmt_interval(
+                            s["diff"], s["lo"], s["hi"], signed=True
+                        ),  # fmt: skip
+                        "verdict": "new" if s["lo"] > 0 or s["hi"] < 0 else "new, not resolved",
+                        "see": '<a href="05_lodo.html">chapter 5</a>',
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _verdict(ref: float, lo: float, hi: float) -> str:
+    """Sign first, then size: an effect of the paper's sign whose size our interval excludes
+    is not the paper's result (HART's P_U − Rd at 1 %: +8.0 [+4.8, +11.2] against +21.6)."""
+    if not np.isfinite(ref):
+        return ""
+    if lo <= 0 <= hi:
+        return "not resolved (interval includes 0)"
+    if (lo > 0) != (ref > 0):
+        return "differs"
+    if lo <= ref <= hi:
+        return "reproduced"
+    return (
+        "same sign, smaller here" if abs(ref) > max(abs(lo), abs(hi)) else "same sign, larger here"
+    )

@@ -1,0 +1,165 @@
+"""Chapter 5, LODO fine-tuning: Tables III–V/VII with intervals, gains, leak gaps, the
+ratio curves, the architectures side by side and the plan's progress."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from harnb import paper
+from harnb.book import plots, tables
+from harnb.book.pages.findings import headline_frame
+from harnb.study import grid, intervals
+from harnb.study.published import Published, display_name
+from harnb.training.profiles import Part
+
+if TYPE_CHECKING:  # pragma: no cover
+    pass
+
+
+def protocol_gap(df: pd.DataFrame, model: str, metric: str = "macro_f1") -> pd.DataFrame:
+    """How much the released code's split inflates macro-F1 (× 100): released − paper protocol.
+
+    Rows targets (+ AVG), columns (ratio, strategy); positive = the leaky split scores higher.
+    """
+    a = grid.paper_table(df, model, "paper", metric, fmt=False)
+    b = grid.paper_table(df, model, "released-code", metric, fmt=False)
+    if a.empty or b.empty:
+        return pd.DataFrame()
+    ma = a.xs("mean", axis=1, level=2).drop(index="AVG")
+    mb = b.xs("mean", axis=1, level=2).drop(index="AVG")
+    common = [t for t in ma.index if t in mb.index]  # only targets run under both protocols
+    if not common:
+        return pd.DataFrame()
+    gap = mb.loc[common] - ma.loc[common].reindex(columns=mb.columns)
+    gap.loc["AVG"] = gap.mean()
+    return gap.round(2)
+
+
+def f1_curve_frame(df: pd.DataFrame, model: str, protocol: str = "paper") -> pd.DataFrame:
+    """Mean macro-F1 (× 100) per ratio and strategy, ours (± sd over seeds) beside the paper's.
+
+    Both are averaged over the targets we have; P_0 is drawn at ratio 0 for every strategy so
+    each line starts from the untuned pre-trained model, as in the paper's Fig. 3.
+    """
+    a = grid.aggregate(df)
+    a = a[(a["model"] == model) & (a["protocol"] == protocol)]
+    if a.empty:
+        return pd.DataFrame()
+    targets = sorted(a["target"].unique())
+    ours = (
+        a.groupby(["ratio", "strategy"])
+        .agg(f1=("mean", "mean"), sd=("sd", "mean"))
+        .reset_index()
+        .assign(f1=lambda d: d["f1"] * 100, sd=lambda d: d["sd"] * 100, source="ours")
+    )
+    ref = paper.lodo_tidy()
+    ref = ref[(ref["model"] == model) & (ref["target"].isin(targets))]
+    ref = (
+        ref.groupby(["ratio", "strategy"])["f1"].mean().reset_index().assign(sd=0.0, source="paper")
+    )
+    both = pd.concat([ours, ref], ignore_index=True)
+    zero = both[both["strategy"] == "P_0"]
+    extra = [zero.assign(strategy=s) for s in ("Rd", "P_F", "P_U")]
+    both = pd.concat([both[both["strategy"] != "P_0"], *extra], ignore_index=True)
+    return both.sort_values(["source", "strategy", "ratio"]).reset_index(drop=True)
+
+
+def architectures_table(pub: Published, ratio: int = 1, protocol: str = "paper") -> pd.DataFrame:
+    """One row per architecture at ``ratio`` % labels: our mean macro-F1 over its targets
+    [95 % interval] per strategy beside the paper's values averaged over the same targets
+    (the paper's AVG row on our targets), with the targets and seeds each row averages."""
+    h = headline_frame(pub, protocol)
+    rows = []
+    for m in pub.models:
+        sel = h[(h["model"] == m) & (h["ratio"] == ratio)]
+        if sel.empty:
+            continue
+        ok = pub.results[(pub.results["model"] == m) & (pub.results["protocol"] == protocol)]
+        ok = ok[(ok["ratio"] == ratio) & (ok["metric"] == "macro_f1") & (ok["status"] == "ok")]
+        row = {
+            "model": m,
+            "targets": ", ".join(display_name(t) for t in sorted(set(ok["target"]))),
+            "seeds": " ".join(map(str, sorted(set(ok["seed"])))),
+        }
+        for st in ("Rd", "P_F", "P_U"):
+            ours = sel[(sel["strategy"] == st) & (sel["source"] == "ours")]
+            ref = sel[(sel["strategy"] == st) & (sel["source"] != "ours")]
+            o = ours.iloc[0] if len(ours) else None
+            row[f"{st} ours"] = (
+                intervals.fmt_interval(o.f1 / 100, o.lo / 100, o.hi / 100) if o is not None else ""
+            )
+            row[f"{st} paper"] = f"{ref.iloc[0].f1:.1f}" if len(ref) else ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _part_rows(results: pd.DataFrame, part: Part) -> pd.DataFrame:
+    """One row per distinct finished cell of ``results`` in the plan ``part``'s scope."""
+    if not len(results):
+        return results.iloc[:0]
+    ok = results[(results["metric"] == "macro_f1") & (results["status"] == "ok")]
+    sel = ok[(ok["model"] == part.model) & ok["protocol"].isin(part.protocols)]
+    sel = sel[sel["ratio"].isin(part.ratios) & sel["seed"].isin(part.seeds)]
+    return sel.drop_duplicates(list(grid.CELL_KEYS))
+
+
+def plan_status(
+    pub: Published, n_targets: int = 3, partial: Published | None = None
+) -> pd.DataFrame:
+    """The ``cpu`` plan's parts (:func:`harnb.training.profiles.plan_table`) with the cells of each
+    that the committed results hold, out of the cells it runs; with ``partial`` (the files of
+    parts still running, ``data/results/partial/``) also the cells those hold so far.
+
+    *hours spent* sums the finished cells' own ``seconds`` (a pre-training is counted in the
+    cell that started it): the time the run actually took, on whatever machine and lane ran
+    it; a cell cut off by a stop is not in it, and two lanes sharing the cores both count."""
+    from harnb.training.profiles import CPU_PLAN, plan_table
+
+    t = plan_table(CPU_PLAN, n_targets).drop(columns=["command", "relative rate"])
+    t = t.rename(columns={"hours": "hours estimated"})
+    total = [part.cells(n_targets) for part in CPU_PLAN]
+    columns = {"cells committed": pub}
+    if partial is not None:
+        columns["cells of the run in progress"] = partial
+    for name, src in columns.items():
+        done = [len(_part_rows(src.results, part)) for part in CPU_PLAN]
+        t[name] = [f"{d} / {n}" for d, n in zip(done, total, strict=True)] + [
+            f"{sum(done)} / {sum(total)}"
+        ]
+    every = pd.concat([src.results for src in columns.values()], ignore_index=True)
+    spent = [float(_part_rows(every, part)["seconds"].sum()) / 3600 for part in CPU_PLAN]
+    t["hours spent"] = [round(h, 1) for h in spent] + [round(sum(spent), 1)]
+    return t
+
+
+def lodo_tables(pub: Published):
+    """Tables III–V/VII: per model and protocol, ours with intervals over the paper's."""
+    parts = [
+        (f"{m} — <code>{p}</code> protocol", pub.table(m, p))
+        for m in pub.models
+        for p in pub.protocols(m)
+    ]
+    return tables.sections(parts or [("", tables.note("No committed results matched."))])
+
+
+def gains_tables(pub: Published):
+    """P_U − Rd and P_F − Rd per model (paper protocol, paired within seeds)."""
+    return tables.sections([(m, pub.strategy_gains(m)) for m in pub.models], level=4)
+
+
+def leak_tables(pub: Published):
+    """The isolated and the as-released leak gaps per model."""
+    return tables.sections([(m, pub.leak_gaps(m)) for m in pub.models], level=4)
+
+
+def ratio_figures(pub: Published):
+    """The paper's Fig. 3 per model: mean macro-F1 over our targets against the ratio."""
+    parts = []
+    for m in pub.models:
+        frame = f1_curve_frame(pub.results, m, "paper")
+        if not frame.empty:
+            title = f"{m}, paper protocol: mean macro-F1 over our targets (ours vs paper)"
+            parts.append(("", plots.show(plots.f1_vs_ratio(frame, title))))
+    return tables.sections(parts)

@@ -1,0 +1,661 @@
+"""Fine-tune a released model on your own labelled recordings: ``harnb finetune`` / ``predict``.
+
+The path, one function per step, each usable from Python (chapter ``07_your_data``):
+
+1. :func:`load_user_windows` — a CSV folder (``book/your_data_format.md``) or a dataset name,
+   resampled and windowed by the same pipeline as the paper's datasets;
+2. :func:`split_subjects` — test subjects held out (never trained on, never validated on);
+3. :func:`normalise_user` — z-scored by the user's *own* statistics from the non-test
+   subjects, as the released model's card documents;
+4. :func:`draw_labelled` — K labelled windows per class (or a ratio), from training subjects
+   only, seeded; the other training-subject windows validate (early stopping);
+5. :func:`finetune_user` — :func:`harnb.training.train.finetune` (P_U by default, P_F, Rd) with a
+   profile's fine-tuning budget; the head has as many outputs as the user has classes;
+6. :func:`evaluate_user` — macro-F1 on the test subjects with a 95 % bootstrap interval over
+   them, and the confusion matrix;
+7. :func:`save_finetuned` / :func:`load_finetuned` / :func:`predict_folder`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from harnb.data.datasets.base import DatasetError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+    from harnb.data.store import WindowStore
+
+#: Strategies offered here (P_0 needs the union head; fine-tuning is the point).
+STRATEGIES: tuple[str, ...] = ("P_U", "P_F", "Rd")
+#: Fraction of the subjects held out for testing when ``--test-subjects`` is not given.
+TEST_FRACTION = 0.3
+CARD = "card.json"
+MODEL_FILE = "model.keras"
+N_BOOT = 2000
+
+
+def _natural(s: str) -> tuple[int, str]:
+    """Sort key that puts subject "8" before "10"."""
+    return (len(s), s)
+
+
+@dataclass
+class UserData:
+    """A user's windows (SI units) with their class names and where each window comes from."""
+
+    name: str
+    store: WindowStore
+    classes: tuple[str, ...]  # names of the store's label indices
+    recordings: list[dict[str, Any]]  # one dict per recording id (subject, session, ...)
+    derived_from: str = ""
+    folder: str = ""
+
+    @property
+    def subjects(self) -> list[str]:
+        """Subject ids (without the ``dataset:`` prefix), sorted."""
+        return sorted({s.split(":", 1)[-1] for s in self.store.subject}, key=_natural)
+
+    def subject_ids(self) -> np.ndarray:
+        """Each window's subject id (without the prefix)."""
+        return np.array([s.split(":", 1)[-1] for s in self.store.subject])
+
+
+def _folder_recordings(folder: Path, ignore_labels: bool = False, subjects=None):
+    from harnb.data.datasets import csvfolder
+
+    labels = not ignore_labels  # prediction: new recordings need no label column nor mapping
+    meta = csvfolder.read_meta(folder, labels=labels)
+    if subjects is not None:
+        unknown = sorted({str(s) for s in subjects} - set(meta.subjects))
+        if unknown:
+            raise ValueError(f"subjects {unknown} not in {meta.name} (has {list(meta.subjects)})")
+    # without labels every sample is class 0: one run per recording, windows cross activities
+    recs = csvfolder.read_folder(folder, labels=labels, subjects=subjects)
+    return meta, recs
+
+
+def load_user_windows(
+    data: str | os.PathLike[str],
+    ignore_labels: bool = False,
+    progress: bool = False,
+    subjects: list[str] | None = None,
+) -> UserData:
+    """Windows of a CSV dataset folder or of a dataset known by name (paper or added).
+
+    A folder is read and windowed directly (its files are validated as ``harnb data add``
+    does, nothing is registered); a name goes through the cached windows store.
+    ``ignore_labels`` (prediction) reads a folder without labels (a label column and the
+    metadata's mapping are optional, ignored if there) and windows every stretch;
+    ``subjects`` reads only those subjects of a folder.
+    """
+    from harnb.data import datasets, preprocess
+
+    p = Path(data).expanduser()
+    if p.exists():
+        from harnb.data.datasets import csvfolder
+
+        folder = csvfolder.meta_path(p).parent
+        meta, recs = _folder_recordings(folder, ignore_labels, subjects)
+        store, table = preprocess.windows_from_recordings(recs, progress=progress)
+        classes = ("?",) if ignore_labels else tuple(meta.classes)
+        return UserData(meta.name, store, classes, table, meta.derived_from, str(folder))
+    if os.sep in str(data) or "/" in str(data):
+        raise DatasetError(f"{p}: no such folder (a CSV dataset folder or a dataset name)")
+    name = datasets.check_name(str(data))
+    if ignore_labels or subjects is not None:
+        raise ValueError(
+            f"{name}: prediction needs a CSV folder (harnb data export-csv writes one)"
+        )
+    store = preprocess.build_windows(name, progress=progress)
+    from harnb.data.datasets import added
+
+    ds = added.get(name) if name not in datasets.REGISTRY else None
+    from harnb.config import CLASSES
+
+    classes = tuple(ds.classes) if ds is not None else CLASSES
+    folder = str(ds.folder) if ds is not None and ds.folder is not None else ""
+    table = _recording_table(store)
+    return UserData(name, store, classes, table, ds.derived_from if ds else "", folder)
+
+
+def _recording_table(store: WindowStore) -> list[dict[str, Any]]:
+    """A minimal recording table (subject per id) for a cached store."""
+    n = int(store.recording.max()) + 1 if len(store) else 0
+    subj = np.empty(n, dtype=object)
+    subj[store.recording] = store.subject
+    return [{"subject": s, "session": str(i)} for i, s in enumerate(subj)]
+
+
+@dataclass
+class Split:
+    """Store indices of the three parts; subjects of training and test never overlap."""
+
+    train_subjects: list[str]
+    test_subjects: list[str]
+    labelled: np.ndarray  # the K-per-class windows trained on
+    val: np.ndarray  # the other training-subject windows (early stopping)
+    test: np.ndarray  # every window of the test subjects
+    per_class: dict[str, int] = field(default_factory=dict)  # labelled windows per class
+
+
+def split_subjects(
+    data: UserData, test_subjects: list[str] | None = None, seed: int = 0
+) -> tuple[list[str], list[str]]:
+    """(training subjects, test subjects): ``test_subjects`` or a seeded ~30 % of them."""
+    subjects = data.subjects
+    if len(subjects) < 2:
+        raise ValueError(
+            f"{data.name} has {len(subjects)} subject: a subject-wise evaluation needs at least "
+            "two (one to train on, one to test on)"
+        )
+    if test_subjects:
+        test = [str(s) for s in test_subjects]
+        unknown = sorted(set(test) - set(subjects))
+        if unknown:
+            raise ValueError(f"--test-subjects {unknown} not in {data.name} (has {subjects})")
+        if set(test) == set(subjects):
+            raise ValueError("--test-subjects lists every subject: none is left to train on")
+    else:
+        n = min(len(subjects) - 1, max(1, round(TEST_FRACTION * len(subjects))))
+        rng = np.random.default_rng(seed)
+        test = sorted(rng.choice(subjects, n, replace=False).tolist())
+    train = [s for s in subjects if s not in set(test)]
+    return train, sorted(test, key=_natural)
+
+
+def draw_labelled(
+    data: UserData,
+    train_subjects: list[str],
+    test_subjects: list[str],
+    labels_per_class: int | None = None,
+    ratio: float | None = None,
+    max_val_windows: int | None = None,
+    seed: int = 0,
+) -> Split:
+    """K labelled windows per class (or ``ratio`` % of each class) from training subjects only.
+
+    The rest of the training subjects' windows are the validation set (up to
+    ``max_val_windows``, class-stratified); the test subjects' windows are never drawn from.
+    A class with fewer training windows than asked gives all it has.
+    """
+    from harnb.data.splits import stratified_sample
+
+    if (labels_per_class is None) == (ratio is None):
+        raise ValueError("give either labels per class (K) or a ratio (%), not both")
+    if labels_per_class is not None and labels_per_class < 1:
+        raise ValueError(f"labels per class must be >= 1, got {labels_per_class}")
+    if ratio is not None and not 0 < ratio <= 100:
+        raise ValueError(f"ratio must be a percentage in (0, 100], got {ratio}")
+    sid = data.subject_ids()
+    tr_idx = np.flatnonzero(np.isin(sid, train_subjects))
+    te_idx = np.flatnonzero(np.isin(sid, test_subjects))
+    y = data.store.y
+    rng = np.random.default_rng(seed)
+    picked, per_class = [], {}
+    for c in np.unique(y[tr_idx]):
+        w = tr_idx[y[tr_idx] == c]
+        k = labels_per_class if ratio is None else max(1, math.ceil(len(w) * ratio / 100))
+        k = min(int(k), len(w))
+        picked.append(rng.choice(w, k, replace=False))
+        per_class[data.classes[int(c)]] = k
+    if not picked:
+        raise ValueError(f"{data.name}: the training subjects have no labelled window")
+    labelled = np.sort(np.concatenate(picked))
+    rest = np.setdiff1d(tr_idx, labelled)
+    if max_val_windows and len(rest) > max_val_windows:
+        rest = stratified_sample(rest, y[rest], max_val_windows, seed)
+    return Split(train_subjects, test_subjects, labelled, rest, te_idx, per_class)
+
+
+def normalise_user(data: UserData, train_subjects: list[str]) -> tuple[np.ndarray, dict]:
+    """Every window z-scored by the statistics of the training subjects' windows (no test
+    window enters them), in the released model's ``sensor`` mode; returns (X, stats)."""
+    from harnb import pretrained
+
+    mask = np.isin(data.subject_ids(), train_subjects)
+    stats = pretrained.fit_stats(data.store.X[mask])
+    return pretrained.normalise(data.store.X, stats), stats
+
+
+def base_model(model: str | os.PathLike[str]) -> tuple[keras.Model, dict]:
+    """The model to start from: a released one by name (with its card) or a ``.keras`` file."""
+    from harnb import models, pretrained
+
+    if str(model) in models.MODELS:
+        m = pretrained.load(str(model))
+        return m, dict(m.card)
+    p = Path(model)
+    if p.is_dir():
+        p = p / MODEL_FILE
+    if p.suffix == ".keras" and p.is_file():
+        m, card = load_finetuned(p.parent if p.name == MODEL_FILE else p)
+        return m, card
+    raise ValueError(
+        f"--model {model!r}: neither a released model ({', '.join(models.MODELS)}) nor a "
+        "fine-tuned model folder / .keras file"
+    )
+
+
+def finetune_user(
+    pre: keras.Model,
+    X: np.ndarray,
+    y: np.ndarray,
+    split: Split,
+    n_classes: int,
+    strategy: str = "P_U",
+    profile: str = "cpu",
+    seed: int = 0,
+    verbose: int = 0,
+) -> tuple[keras.Model, Any]:
+    """Fine-tune ``pre`` on the labelled windows, early-stopped on the validation windows.
+
+    P_F trains only the fresh head on the frozen extractor's features (the fast path the grid
+    uses) and returns the whole classifier.
+    """
+    from harnb import models
+    from harnb.training import train
+    from harnb.training.profiles import get_profile
+
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    prof = get_profile(profile)
+    ytr, yva = y[split.labelled].astype(np.int64), y[split.val].astype(np.int64)
+    if strategy == "P_F":
+        feat = models.frozen_features(pre)
+        F = train.predict_outputs(feat, X[np.r_[split.labelled, split.val]], prof.eval_batch)
+        Ftr, Fva = F[: len(ytr)], F[len(ytr) :]
+        head, res = train.finetune(
+            "P_F", pre, Ftr, ytr, Fva, yva, prof, seed=seed, verbose=verbose, n_classes=n_classes
+        )
+        return models.compose_frozen(pre, head), res
+    return train.finetune(
+        strategy,
+        pre,
+        X[split.labelled],
+        ytr,
+        X[split.val],
+        yva,
+        prof,
+        seed=seed,
+        verbose=verbose,
+        n_classes=n_classes,
+    )
+
+
+def macro_f1_interval(
+    y: np.ndarray, pred: np.ndarray, subjects: np.ndarray, n_classes: int, n_boot: int = N_BOOT,
+    seed: int = 0,
+) -> tuple[float, float, float]:  # fmt: skip
+    """Macro-F1 over the classes present, with a 95 % percentile bootstrap over test subjects.
+
+    A replicate draws the test subjects with replacement and sums their confusion counts.
+    """
+    from harnb.study.intervals import macro_f1_from_confusion
+
+    present = np.unique(y)
+    subs = np.unique(subjects)
+    cms = np.zeros((len(subs), n_classes, n_classes))
+    for i, s in enumerate(subs):
+        m = subjects == s
+        np.add.at(cms[i], (y[m], pred[m]), 1)
+    point = macro_f1_from_confusion(cms.sum(0)[present], present)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(subs), size=(n_boot, len(subs)))
+    boot = macro_f1_from_confusion(cms[draws].sum(1)[:, present], present)
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return float(point), float(lo), float(hi)
+
+
+def evaluate_user(
+    model: keras.Model, X: np.ndarray, data: UserData, split: Split, classes: list[str],
+    index: np.ndarray,
+) -> dict[str, Any]:  # fmt: skip
+    """Scores on the test subjects: macro-F1 with its interval, accuracy, confusion table.
+
+    ``index`` maps the store's label indices to the model's outputs (-1: not a model class).
+    """
+    from harnb.training import train
+
+    te = split.test
+    y = index[data.store.y[te]]
+    pred = train.predict_labels(model, X[te])
+    subj = data.subject_ids()[te]
+    f1, lo, hi = macro_f1_interval(y, pred, subj, len(classes))
+    cm = np.zeros((len(classes), len(classes)), np.int64)
+    np.add.at(cm, (y, pred), 1)
+    table = pd.DataFrame(cm, index=pd.Index(classes, name="true"), columns=classes)
+    present = sorted({classes[i] for i in np.unique(y)})
+    return {
+        "macro_f1": f1,
+        "macro_f1_ci95": [lo, hi],
+        "accuracy": float(np.mean(y == pred)),
+        "test_windows": int(len(te)),
+        "test_subjects": list(split.test_subjects),
+        "classes_scored": present,
+        "confusion": table,
+    }
+
+
+@dataclass
+class FinetuneResult:
+    """What :func:`run` returns (and ``harnb finetune`` prints)."""
+
+    model: keras.Model
+    card: dict[str, Any]
+    scores: dict[str, Any]
+    split: Split
+    history: Any = None
+    out: Path | None = None
+
+    def summary(self) -> str:
+        """The report ``harnb finetune`` prints: the score, its interval, the confusion."""
+        s = self.scores
+        lo, hi = s["macro_f1_ci95"]
+        lines = [
+            f"test subjects {', '.join(s['test_subjects'])} ({s['test_windows']} windows, never "
+            f"trained or validated on); trained on {len(self.split.labelled)} labelled windows "
+            f"of {len(self.split.train_subjects)} subjects ({self._per_class()})",
+            f"macro-F1 {100 * s['macro_f1']:.1f} (95 % CI {100 * lo:.1f}–{100 * hi:.1f}, "
+            f"bootstrap over {len(s['test_subjects'])} test subjects), accuracy "
+            f"{100 * s['accuracy']:.1f} %",
+            "confusion matrix (rows true, columns predicted):",
+            confusion_text(s["confusion"]),
+        ]
+        if len(s["test_subjects"]) == 1:
+            lines.append(
+                "note: one test subject: the interval cannot show how the score varies between "
+                "people; hold out more subjects (--test-subjects) for that"
+            )
+        if self.card.get("warning"):
+            lines.append(f"note: {self.card['warning']}")
+        if self.out is not None:
+            lines.append(f"saved {self.out / MODEL_FILE} and {self.out / CARD}")
+        return "\n".join(lines)
+
+    def _per_class(self) -> str:
+        ks = set(self.split.per_class.values())
+        if len(ks) == 1:
+            return f"{ks.pop()} per class"
+        return ", ".join(f"{c} {k}" for c, k in self.split.per_class.items())
+
+
+def confusion_text(table: pd.DataFrame) -> str:
+    """A confusion table as aligned text, without rows of classes absent from the test."""
+    t = table[table.sum(axis=1) > 0]
+    return t.to_string()
+
+
+def _leak_warning(data: UserData, base_card: dict[str, Any], test_subjects: list[str]) -> str:
+    """Why the score may be optimistic: test subjects the base model was pre-trained on."""
+    seen = set(base_card.get("training_data", {}).get("datasets", {}))
+    src = next((s for s in (data.name, data.derived_from) if s and s in seen), "")
+    if not src:
+        return ""
+    from harnb.pretrained.release import release_subjects
+
+    try:
+        held = release_subjects(src, base_card)["test"]
+    except (ValueError, DatasetError) as e:
+        held, why = [], f" (its split could not be recomputed: {e})"
+    else:
+        why = f"; its held-out {src} subjects are {' '.join(held)} (pass --test-subjects)"
+    if held and set(test_subjects) <= set(held):
+        return ""
+    return (
+        f"{data.name} holds recordings of {src}, which the base model was pre-trained on, and "
+        f"test subject(s) {' '.join(sorted(set(test_subjects) - set(held)))} were among its "
+        f"pre-training subjects, so the score is optimistic{why}"
+    )
+
+
+def run(
+    data: str | os.PathLike[str] | UserData,
+    model: str = "hart",
+    labels_per_class: int | None = 5,
+    ratio: float | None = None,
+    strategy: str = "P_U",
+    profile: str = "cpu",
+    test_subjects: list[str] | None = None,
+    seed: int = 0,
+    out: str | os.PathLike[str] | None = None,
+    verbose: int = 0,
+    progress: bool = False,
+) -> FinetuneResult:
+    """The whole path: windows, split, normalisation, K-shot fine-tuning, subject-wise scores,
+    and (with ``out``) the saved model and its card. ``progress`` reports each step on stderr."""
+    import sys
+
+    from harnb.training.profiles import get_profile
+
+    def say(msg: str) -> None:
+        if progress:
+            print(f"harnb finetune: {msg}", file=sys.stderr, flush=True)
+
+    if ratio is not None:
+        labels_per_class = None
+    say(f"windowing {data if not isinstance(data, UserData) else data.name}")
+    ud = data if isinstance(data, UserData) else load_user_windows(data, progress=progress)
+    if len(ud.store) == 0:
+        raise DatasetError(f"{ud.name}: no labelled window")
+    train_s, test_s = split_subjects(ud, test_subjects, seed)
+    prof = get_profile(profile)
+    split = draw_labelled(
+        ud, train_s, test_s, labels_per_class, ratio, prof.max_val_windows, seed=seed
+    )
+    present = np.unique(ud.store.y)
+    classes = [ud.classes[int(c)] for c in present]
+    index = np.full(max(len(ud.classes), int(present.max()) + 1), -1, np.int64)
+    index[present] = np.arange(len(present))
+    y = index[ud.store.y.astype(np.int64)]
+    X, stats = normalise_user(ud, train_s)
+    pre, base_card = base_model(model)
+    say(
+        f"fine-tuning {model} ({strategy}, profile {prof.name}) on {len(split.labelled)} "
+        f"labelled windows of subjects {' '.join(train_s)}, validating on {len(split.val)}"
+    )
+    ft, res = finetune_user(pre, X, y, split, len(classes), strategy, profile, seed, verbose)
+    say(f"scoring on the {len(split.test)} windows of test subjects {' '.join(test_s)}")
+    scores = evaluate_user(ft, X, ud, split, classes, index)
+    card = {
+        "format": 1,
+        "kind": "harnb fine-tuned model",
+        "base_model": {
+            k: base_card.get(k)
+            for k in ("model", "created", "produced_by", "harnb_commit", "training_version")
+        },
+        "base_training_data": base_card.get("training_data"),
+        "classes": classes,
+        "finetuning": {
+            "data": ud.name,
+            "folder": ud.folder,
+            "derived_from": ud.derived_from,
+            "strategy": strategy,
+            "labels_per_class": labels_per_class,
+            "ratio_percent": ratio,
+            "labelled_per_class": split.per_class,
+            "train_subjects": split.train_subjects,
+            "test_subjects": split.test_subjects,
+            "validation_windows": int(len(split.val)),
+            "seed": seed,
+            "profile": prof.name,
+            "steps": res.steps if res else 0,
+            "best_step": res.best_step if res else 0,
+            "stopped": res.stopped if res else "",
+        },
+        "preprocessing": {
+            **{k: v for k, v in base_card.get("preprocessing", {}).items() if k != "normalisation"},
+            "normalisation": {
+                "mode": "sensor",
+                "stats": stats,
+                "fitted_on": "every window of the training subjects (not the test subjects)",
+            },
+        },
+        "scores": {k: v for k, v in scores.items() if k != "confusion"}
+        | {"confusion": scores["confusion"].to_dict(orient="split")},
+        "warning": _leak_warning(ud, base_card, split.test_subjects),
+    }
+    result = FinetuneResult(ft, card, scores, split, res)
+    if out is not None:
+        result.out = save_finetuned(ft, card, out)
+    return result
+
+
+def save_finetuned(model: keras.Model, card: dict[str, Any], out: str | os.PathLike[str]) -> Path:
+    """Write ``out/model.keras`` and ``out/card.json`` (each atomically); returns ``out``."""
+    d = Path(out).expanduser()
+    d.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".model.", suffix=".keras", dir=d)
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, d / MODEL_FILE)
+        tmpc = d / f".{CARD}.{os.getpid()}.tmp"
+        tmpc.write_text(json.dumps(card, indent=1, default=str) + "\n")
+        os.replace(tmpc, d / CARD)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return d
+
+
+def load_finetuned(path: str | os.PathLike[str]) -> tuple[keras.Model, dict[str, Any]]:
+    """A model saved by :func:`save_finetuned` (its folder) with its card."""
+    import keras
+
+    import harnb.models  # noqa: F401  (registers the custom layers)
+
+    d = Path(path).expanduser()
+    mfile, cfile = d / MODEL_FILE, d / CARD
+    for f in (mfile, cfile):
+        if not f.is_file():
+            raise DatasetError(f"{d}: no {f.name}; a fine-tuned model folder holds "
+                               f"{MODEL_FILE} and {CARD} (written by harnb finetune --out)")  # fmt: skip
+    card = json.loads(cfile.read_text())
+    return keras.saving.load_model(mfile, compile=False), card
+
+
+def pretrained_normalise(X: np.ndarray, card: dict[str, Any]) -> np.ndarray:
+    """Windows z-scored by a fine-tuned model's statistics (its training subjects')."""
+    from harnb import pretrained
+
+    return pretrained.normalise(X, card["preprocessing"]["normalisation"]["stats"])
+
+
+def predict_folder(
+    model_dir: str | os.PathLike[str],
+    data: str | os.PathLike[str],
+    batch: int = 512,
+    subjects: list[str] | None = None,
+) -> pd.DataFrame:
+    """Label every window of a CSV folder's recordings with a fine-tuned model.
+
+    The folder needs no labels (no label column, no ``labels`` mapping; ignored if there);
+    ``subjects`` keeps only those. Windows are normalised by the statistics in the model's
+    card (the training subjects'); returns ``recording, start_s, class`` (one row per window,
+    start in seconds after the recording's first sample).
+    """
+    from harnb.training import train
+
+    model, card = load_finetuned(model_dir)
+    ud = load_user_windows(data, ignore_labels=True, subjects=subjects)
+    if len(ud.store) == 0:
+        raise DatasetError(f"{data}: no recording is long enough for one 2.56 s window")
+    X = pretrained_normalise(ud.store.X, card)
+    pred = train.predict_labels(model, X, batch)
+    classes = np.array(card["classes"], dtype=object)
+    rec = [f"{r['subject'].split(':', 1)[-1]}/{r['session']}" for r in ud.recordings]
+    return pd.DataFrame(
+        {
+            "recording": np.array(rec, dtype=object)[ud.store.recording],
+            "start_s": np.round(ud.store.start.astype(np.float64), 2),
+            "class": classes[pred],
+        }
+    )
+
+
+def write_predictions(df: pd.DataFrame, out: str | os.PathLike[str]) -> Path:
+    """The predictions as CSV, written atomically."""
+    p = Path(out).expanduser()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+    df.to_csv(tmp, index=False)
+    os.replace(tmp, p)
+    return p
+
+
+# --------------------------------------------------------------------------- chapter 7 helpers
+
+
+def example_folder(
+    folder: str | os.PathLike[str] = "", subjects: list[str] | tuple[str, ...] = ("1", "2", "8")
+) -> Path:
+    """``folder`` if given; else MotionSense ``subjects`` exported in the CSV format under the
+    data folder (``harnb data export-csv``; written once, reused while it is there)."""
+    if folder:
+        from harnb.data.datasets import csvfolder
+
+        return csvfolder.meta_path(folder).parent
+    from harnb import config
+    from harnb.data import datasets
+    from harnb.data.datasets import csvfolder
+
+    ids = [str(s) for s in subjects]
+    out = config.data_dir() / "user" / f"MotionSense_csv-{'-'.join(ids)}"
+    if (out / csvfolder.META).is_file():
+        return out
+    info = datasets.REGISTRY["MotionSense"]
+    return csvfolder.export_csv(
+        datasets.load("MotionSense"),
+        out,
+        "MotionSense_csv",
+        full_name=f"{info.full_name}, exported by harnb",
+        citation=info.citation,
+        terms=info.terms,
+        subjects=ids,
+        derived_from="MotionSense",
+    )
+
+
+def describe(data: UserData) -> pd.DataFrame:
+    """Windows per subject and class (what there is to fine-tune and test on)."""
+    t = pd.crosstab(
+        pd.Series(data.subject_ids(), name="subject"),
+        pd.Series(np.asarray(data.classes, dtype=object)[data.store.y.astype(int)], name="class"),
+    )
+    return t.loc[sorted(t.index, key=_natural)]
+
+
+def scores_table(result: FinetuneResult) -> pd.DataFrame:
+    """One row: the subject-wise score with its interval and what it was computed on."""
+    s, f = result.scores, result.card["finetuning"]
+    lo, hi = s["macro_f1_ci95"]
+    return pd.DataFrame(
+        [
+            {
+                "strategy": f["strategy"],
+                "labelled windows": len(result.split.labelled),
+                "training subjects": " ".join(f["train_subjects"]),
+                "test subjects": " ".join(f["test_subjects"]),
+                "test windows": s["test_windows"],
+                "macro-F1 × 100": f"{100 * s['macro_f1']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]",
+                "accuracy %": round(100 * s["accuracy"], 1),
+                "steps (best)": f"{f['steps']} ({f['best_step']})",
+            }
+        ]
+    )
+
+
+def prediction_summary(pred: pd.DataFrame) -> pd.DataFrame:
+    """Predicted windows per recording and class (rows: recordings)."""
+    return pd.crosstab(pred["recording"], pred["class"])
