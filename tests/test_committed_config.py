@@ -1,6 +1,8 @@
-"""The committed results are still this code's configuration: a module move, a refactor or a
-new option that is off by default must not orphan a committed file (its cells would no longer
-resume, and ``harnb run --out`` would refuse the file)."""
+"""The committed results are still this code's configuration, but for the training version
+they were run under: a module move, a refactor or a new option that is off by default must not
+change any other setting of a committed file (its cells would no longer resume, and ``harnb run
+--out`` would refuse it). A deliberate change of the numbers bumps ``TRAINING_VERSION`` and
+names the committed files' version in ``PREVIOUS_TRAINING_VERSION``."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pytest
 
 from harnb.data.fetch import fetch
 from harnb.study.results import config_hash
+from harnb.training import profiles
 from harnb.training.folds import data_key, load_store
 from harnb.training.profiles import get_profile
 
@@ -39,7 +42,10 @@ def cpu_data_key(mirror: Path, session_data: Path) -> str:
 
 @pytest.mark.skipif(not FILES, reason="no committed cpu results")
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_committed_results_match_this_codes_configuration(path: Path, cpu_data_key: str) -> None:
+def test_committed_results_match_this_codes_configuration(
+    path: Path, cpu_data_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(profiles, "TRAINING_VERSION", profiles.PREVIOUS_TRAINING_VERSION)
     df = pd.read_csv(path, dtype=str)
     df = df[df["profile"] == "cpu"]
     assert len(df), f"{path.name}: no cpu rows"
@@ -54,6 +60,7 @@ def test_committed_results_match_this_codes_configuration(path: Path, cpu_data_k
 
 def test_the_check_can_fail(cpu_data_key: str) -> None:
     prof = get_profile("cpu")
+    assert profiles.TRAINING_VERSION != profiles.PREVIOUS_TRAINING_VERSION
     assert config_hash(prof, "paper", cpu_data_key) != config_hash(
         prof.with_(lr=prof.lr * 2), "paper", cpu_data_key
     )

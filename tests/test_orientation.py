@@ -251,7 +251,7 @@ def test_augment_seeded_and_copies_order() -> None:
         a3, _ = arm.augment(X, y, np.random.default_rng(6))
         np.testing.assert_array_equal(a1, a2, err_msg=name)
         assert not np.allclose(a1, a3), name
-        np.testing.assert_array_equal(y1, y)
+        np.testing.assert_array_equal(y1, np.concatenate([y] * arm.copies))
     arm = Orientation("rotate3d", copies=3)
     Xa, ya = arm.augment(X, y, 0)
     assert Xa.shape == (18, T, 6)

@@ -279,11 +279,17 @@ class Orientation:
         y (and groups, if the caller needs them) repeat as ``np.concatenate([y] * copies)``. The
         originals are not kept: copies=1 replaces each window by one transformed version.
         """
-        Xd = self.deterministic(X, groups)
+        return self.randomise(self.deterministic(X, groups), y, rng)
+
+    def randomise(
+        self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator | int | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The random part alone, for windows the deterministic part already transformed
+        (the grid aligns every split once, then randomises the sources' training windows)."""
         if not self.is_augmentation:
-            return Xd, y
+            return X, y
         rng = np.random.default_rng(rng)
-        outs = [self._random(Xd, rng) for _ in range(self.copies)]
+        outs = [self._random(X, rng) for _ in range(self.copies)]
         return np.concatenate(outs, axis=0), np.concatenate([np.asarray(y)] * self.copies, axis=0)
 
     def _random(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -297,7 +303,14 @@ class Orientation:
         return rotate(X, random_axis_flips(n, rng, self.proper_only))
 
 
-ARMS: dict[str, Orientation] = {m: Orientation(m) for m in MODES}
+#: Augmented copies of each source training window in the study's random arms. Pre-training
+#: is budgeted in optimiser steps, so copies add variety, not steps.
+STUDY_COPIES = 4
+
+#: The study's arms by mode name (what ``Profile.orientation`` names).
+ARMS: dict[str, Orientation] = {
+    m: Orientation(m, copies=STUDY_COPIES if m in _RANDOM_MODES else 1) for m in MODES
+}
 
 
 def static_mask(X: np.ndarray, thresh: float = 0.3) -> np.ndarray:

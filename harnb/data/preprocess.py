@@ -639,6 +639,10 @@ def _moments(
     return n, mean, m2
 
 
+#: Normalisation modes of :func:`fit_normalisation`.
+NORM_MODES: tuple[str, ...] = ("sensor", "channel", "vector")
+
+
 def fit_normalisation(
     store: WindowStore, mask: np.ndarray | None = None, mode: str = "sensor"
 ) -> dict[str, NormStats]:
@@ -646,10 +650,13 @@ def fit_normalisation(
 
     Pass the training subjects' mask so that no validation or test sample enters the
     statistics. Statistics are over window samples (what the model sees), so samples in the
-    50 % overlap count twice, as in the released code.
+    50 % overlap count twice, as in the released code. ``mode``: ``"sensor"`` (one mean and
+    std per sensor, pooled over its axes), ``"channel"`` (per axis) or ``"vector"`` (no offset,
+    one scale per sensor: the root mean square over its axes), the one under which rotating a
+    window and normalising it commute, which orientation augmentation needs.
     """
-    if mode not in ("sensor", "channel"):
-        raise ValueError(f"mode must be 'sensor' or 'channel', got {mode!r}")
+    if mode not in NORM_MODES:
+        raise ValueError(f"mode must be one of {NORM_MODES}, got {mode!r}")
     sel = np.ones(len(store), bool) if mask is None else np.asarray(mask)
     if sel.dtype != bool:
         m = np.zeros(len(store), bool)
@@ -665,6 +672,10 @@ def fit_normalisation(
         n, mean, m2 = _moments(store.X, idx)
         if mode == "channel":
             mu, var = mean, m2 / n
+        elif mode == "vector":  # E[x²] pooled over the axes of each sensor, no offset
+            mu, var = np.zeros(6), np.empty(6)
+            for s in (slice(0, 3), slice(3, 6)):
+                var[s] = (m2[s].sum() / n + (mean[s] ** 2).sum()) / 3
         else:  # pool the three axes of each sensor: combine the per-axis moments
             mu, var = np.empty(6), np.empty(6)
             for s in (slice(0, 3), slice(3, 6)):

@@ -303,6 +303,28 @@ def stratified_sample(idx: np.ndarray, y: np.ndarray, k: int, seed: int = 0) -> 
     return np.sort(np.concatenate(out))
 
 
+def budget_validation(
+    idx: np.ndarray, y: np.ndarray, fraction: float = 0.25, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split a labelled subset into (train, validation) for early stopping inside the budget.
+
+    Per class: ``round(fraction · n)`` windows, at least 1, go to validation when the class
+    has 2 or more (a class with one window trains and is never validated); seeded, sorted.
+    Every label the run reads is then one of the ratio's.
+    """
+    idx, y = np.asarray(idx), np.asarray(y)
+    rng = np.random.default_rng([int(seed), 11])
+    val = []
+    for c in np.unique(y):
+        w = idx[y == c]
+        if len(w) < 2:
+            continue
+        k = min(len(w) - 1, max(1, int(round(fraction * len(w)))))
+        val.append(rng.choice(w, k, replace=False))
+    v = np.sort(np.concatenate(val)) if val else np.empty(0, dtype=idx.dtype)
+    return np.sort(np.setdiff1d(idx, v)), v
+
+
 def matched_subsets(
     y: np.ndarray, pool: np.ndarray, counts: dict[int, np.ndarray], seed: int = 0
 ) -> dict[int, np.ndarray]:

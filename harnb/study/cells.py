@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harnb.data.splits import stratified_sample
+from harnb.data.splits import budget_validation, stratified_sample
 from harnb.study.results import (
     CELL_KEYS,
     COLUMNS,
@@ -71,30 +71,48 @@ def run_cell(
 
     sp = fold.split
     te = sp.target_test
-    n_train, res = 0, None
+    n_train, n_val, res = 0, 0, None
     if strategy == "P_0":
         pred = train.predict_labels(pretrained, fold.X[te], profile.eval_batch)
+    elif strategy in BASELINE_STRATEGIES:  # every labelled window the deep strategies read
+        from harnb.training import baseline
+
+        if fold.X_si is None:
+            raise ValueError("the classical baseline needs the fold's SI windows (X_si)")
+        sub = sp.subset(ratio)
+        kind = BASELINE_STRATEGIES[strategy]
+        pred = baseline.fit_predict(
+            fold.X_si[sub], fold.y[sub].astype(np.int64), fold.X_si[te], kind=kind, seed=seed
+        )
+        n_train = len(sub)
     else:
         sub = sp.subset(ratio)
-        val = sp.target_val
-        if profile.max_val_windows and len(val) > profile.max_val_windows:
-            val = stratified_sample(val, fold.y[val], profile.max_val_windows, seed)
+        if profile.val_labels == "budget":  # checkpoint chosen on the ratio's own labels
+            sub, val = budget_validation(sub, fold.y[sub], profile.budget_val_fraction, seed)
+        else:  # the paper's rule: the target's fully labelled validation subjects
+            val = sp.target_val
+            if profile.max_val_windows and len(val) > profile.max_val_windows:
+                val = stratified_sample(val, fold.y[val], profile.max_val_windows, seed)
         ytr, yva = fold.y[sub].astype(np.int64), fold.y[val].astype(np.int64)
-        fast = strategy == "P_F" and features is not None
+        fast = strategy in ("P_F", "P_F-tBN") and features is not None
         if fast:
             Xtr, Xva, Xte = features.rows(sub), features.rows(val), features.rows(te)
+        elif strategy == "P_F-tBN":
+            raise ValueError("P_F-tBN needs the target-BatchNorm features (FeatureCache)")
         else:
             Xtr, Xva, Xte = fold.X[sub], fold.X[val], fold.X[te]
+        deep = "P_F" if strategy == "P_F-tBN" else strategy
         model, res = train.finetune(
-            strategy, pretrained, Xtr, ytr, Xva, yva, profile, seed=seed, verbose=verbose,
+            deep, pretrained, Xtr, ytr, Xva, yva, profile, seed=seed, verbose=verbose,
             pool=pool,
         )  # fmt: skip
         pred = train.predict_labels(model, Xte, profile.eval_batch)
-        n_train = len(sub)
+        n_train, n_val = len(sub), len(val)
     yte = fold.y[te].astype(np.int64)
     m = evaluate.scores(yte, pred, sp.target_classes)
     m.update(
         n_train=float(n_train),
+        n_val=float(n_val),
         steps=float(res.steps if res else 0),
         best_step=float(res.best_step if res else 0),
         best_is_last=float(res.best_is_last if res else 0),
@@ -105,6 +123,12 @@ def run_cell(
 
 
 Cell = tuple[str, str, str, str, int, int]
+
+#: The classical baselines (:mod:`harnb.training.baseline`): strategy -> classifier.
+BASELINE_STRATEGIES: dict[str, str] = {"FE-RF": "rf", "FE-LR": "lr"}
+#: Every strategy a grid cell can have: the paper's (:data:`harnb.training.train.STRATEGIES`),
+#: P_F on the target's BatchNorm statistics, and the baselines on the same labelled windows.
+GRID_STRATEGIES: tuple[str, ...] = (*train.STRATEGIES, "P_F-tBN", *BASELINE_STRATEGIES)
 
 
 def pretrain_seed(cell: Cell, profile: Profile) -> int:
@@ -184,9 +208,11 @@ class CellRunner:
         """The current group's fold for ``protocol``, its subsets drawn for ``subset_seed``."""
         _, t, ps = self.group  # type: ignore[misc]
         if protocol not in self.folds:
+            prof = self.spec.profile
             self.folds[protocol] = prepare_fold(
                 self.store, t, protocol, split_seed=ps,
                 norm_as_released=self.spec.norm_as_released,
+                orientation=prof.orientation, norm=prof.norm,
             )  # fmt: skip
         return with_subset_seed(self.folds[protocol], self.store, subset_seed)
 
@@ -219,17 +245,23 @@ class CellRunner:
         self.enter_group(group_key(cell, prof))
         t0 = time.perf_counter()
         try:
-            if self.pre_err is not None:
+            if self.pre_err is not None and st not in BASELINE_STRATEGIES:
                 raise RuntimeError(f"pre-training failed: {self.pre_err}")
             fold = self.fold(p, s)
-            pre = self.pretrained(fold, say)
-            if st == "P_F" and p not in self.feats:
-                say(f"frozen features of {t} ({p})")
-                self.feats[p] = FeatureCache.compute(pre, fold, prof.eval_batch)
+            # the baselines need no pre-trained model: a failed pre-training does not stop them
+            pre = None if st in BASELINE_STRATEGIES else self.pretrained(fold, say)
+            fkey = (p, st)
+            if st in ("P_F", "P_F-tBN") and fkey not in self.feats:
+                say(f"frozen features of {t} ({p}{', target BN' if st != 'P_F' else ''})")
+                self.feats[fkey] = FeatureCache.compute(
+                    pre, fold, prof.eval_batch,
+                    target_bn=prof.precise_bn_windows if st == "P_F-tBN" else 0,
+                    seed=self.group[2],  # type: ignore[index]
+                )  # fmt: skip
             say(f"{m}/{t}/s{s}/{p}/{r}%/{st}")
             metrics, res, test = run_cell(
                 fold, pre, st, r, s, prof, self.spec.verbose, pool=self.pool,
-                features=self.feats.get(p),
+                features=self.feats.get(fkey),
             )  # fmt: skip
             keys = dict(zip(CELL_KEYS, cell, strict=True))
             if res is not None:

@@ -33,6 +33,7 @@ import pandas as pd
 
 from harnb.data.splits import PROTOCOLS, check_ratio
 from harnb.study.cells import (
+    GRID_STRATEGIES,
     Cell,
     CellRunner,
     GridSpec,
@@ -67,8 +68,7 @@ from harnb.training.folds import (
     pretrained_path,
     subsample_store,
 )
-from harnb.training.profiles import Profile, get_profile
-from harnb.training.train import STRATEGIES
+from harnb.training.profiles import STUDY_ARMS, VAL_LABELS, Profile, get_profile, with_arm
 
 if TYPE_CHECKING:  # pragma: no cover
     from harnb.data.store import WindowStore
@@ -111,8 +111,8 @@ def _validate(
         if p not in PROTOCOLS:
             raise ValueError(f"unknown protocol {p!r}; choose from {PROTOCOLS}")
     for s in strategies:
-        if s not in STRATEGIES:
-            raise ValueError(f"unknown strategy {s!r}; choose from {STRATEGIES}")
+        if s not in GRID_STRATEGIES:
+            raise ValueError(f"unknown strategy {s!r}; choose from {GRID_STRATEGIES}")
     for r in ratios:
         check_ratio(r)
     try:
@@ -268,7 +268,21 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     a("--model", nargs="+", default=None, help="models (default: the profile's)")
     a("--target", nargs="+", default=None, help="left-out datasets (default: all available)")
     a("--protocol", nargs="+", default=None, choices=PROTOCOLS, help="split protocols")
-    a("--strategy", nargs="+", default=None, choices=STRATEGIES, help="fine-tuning strategies")
+    a("--strategy", nargs="+", default=None, choices=GRID_STRATEGIES, help="fine-tuning strategies")
+    a(
+        "--orientation",
+        default=None,
+        choices=list(STUDY_ARMS),
+        help="orientation arm (device frames): its handling and normalisation "
+        "(harnb.training.profiles.STUDY_ARMS; default: the profile's, none)",
+    )
+    a(
+        "--val-labels",
+        default=None,
+        choices=list(VAL_LABELS),
+        help="labels early stopping reads: oracle (the target's validation subjects, as the "
+        "paper) or budget (part of the ratio's own labelled windows)",
+    )
     a("--ratio", nargs="+", type=int, default=None, help="ratios in %% of the target: 0 1 5 10 70")
     a("--seed", nargs="+", type=int, default=None, help="fine-tuning seeds")
     a("--datasets", nargs="+", default=None, help="datasets to load (default: all available)")
@@ -350,6 +364,10 @@ def run_from_args(args: argparse.Namespace) -> int:
         prof = get_profile(args.profile)
         if prof.datasets is None and args.datasets:
             prof = prof.with_(datasets=tuple(args.datasets))
+        if getattr(args, "orientation", None):
+            prof = with_arm(prof, args.orientation)
+        if getattr(args, "val_labels", None):
+            prof = prof.with_(val_labels=args.val_labels)
         backend = args.backend or (None if "KERAS_BACKEND" in os.environ else prof.backend)
         _apply_backend(backend)
         if args.cluster_config:

@@ -51,10 +51,14 @@ COLUMNS: tuple[str, ...] = (
 )
 CELL_KEYS: tuple[str, ...] = ("protocol", "target", "model", "strategy", "ratio", "seed")
 #: Metrics written per cell, in order; ``macro_f1`` last marks the cell complete.
+#: ``n_train`` and ``n_val`` count the labelled windows a run trained on and chose its
+#: checkpoint on (every label it read: ``n_val`` is the target validation part's under the
+#: paper's rule, part of the ratio's under ``val_labels=budget``).
 #: ``steps`` is the optimiser steps taken, ``best_step`` the one whose weights were kept, and
 #: ``best_is_last`` is 1 when that was the last evaluation (the budget ended the run).
 METRICS: tuple[str, ...] = (
     "n_train",
+    "n_val",
     "steps",
     "best_step",
     "best_is_last",

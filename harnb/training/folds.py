@@ -16,7 +16,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +81,9 @@ class FoldData:
     X: np.ndarray
     y: np.ndarray
     subject: np.ndarray = field(default_factory=lambda: np.empty(0))
+    #: The windows in SI units (m/s², rad/s) after the orientation's fixed part, before
+    #: normalisation: what the classical baseline's statistics are computed on.
+    X_si: np.ndarray | None = None
 
     def part(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(X, y) of some store indices."""
@@ -94,14 +97,31 @@ def prepare_fold(
     split_seed: int = 0,
     subset_seed: int | None = None,
     norm_as_released: bool = False,
+    orientation: str = "none",
+    norm: str = "sensor",
 ) -> FoldData:
-    """Split ``store`` for ``target`` and normalise each dataset from its non-test windows."""
+    """Split ``store`` for ``target`` and normalise each dataset from its non-test windows.
+
+    ``orientation`` (a mode of :data:`harnb.data.orientation.ARMS`): its fixed part (gravity
+    alignment, per window or recording) transforms every window in SI units first, the same
+    for every split; ``norm`` is the normalisation mode
+    (:func:`harnb.data.preprocess.fit_normalisation`).
+    """
     from harnb.data import preprocess
+    from harnb.data.orientation import ARMS
 
     sp = lodo_split(store, target, protocol, seed=split_seed, subset_seed=subset_seed)
-    stats = preprocess.fit_normalisation(store, sp.norm_mask(as_released=norm_as_released))
+    arm = ARMS[orientation]
+    if arm.mode.startswith("align"):
+        store = replace(store, X=arm.deterministic(store.X, groups=np.asarray(store.recording)))
+    mask = sp.norm_mask(as_released=norm_as_released)
+    stats = preprocess.fit_normalisation(store, mask, mode=norm)
     return FoldData(
-        sp, preprocess.normalise(store, stats), np.asarray(store.y), np.asarray(store.subject)
+        sp,
+        preprocess.normalise(store, stats),
+        np.asarray(store.y),
+        np.asarray(store.subject),
+        X_si=store.X,
     )
 
 
@@ -111,7 +131,7 @@ def with_subset_seed(fold: FoldData, store: WindowStore, subset_seed: int) -> Fo
     if sp.subset_seed == subset_seed:
         return fold
     new = lodo_split(store, sp.target, sp.protocol, seed=sp.seed, subset_seed=subset_seed)
-    return FoldData(new, fold.X, fold.y, fold.subject)
+    return FoldData(new, fold.X, fold.y, fold.subject, X_si=fold.X_si)
 
 
 # --------------------------------------------------------------------------------------------
@@ -164,6 +184,9 @@ def get_pretrained(
             print(f"harnb: ignoring unreadable cache {wpath}: {e}", file=sys.stderr)
     Xtr, ytr = fold.part(sp.source_train)
     Xva, yva = fold.part(sp.source_val)
+    arm = profile.orientation_arm
+    if arm.is_augmentation:  # normalised windows: under norm "vector" rotations commute with it
+        Xtr, ytr = arm.randomise(Xtr, ytr, np.random.default_rng([seed, 7]))
     m, res = train.pretrain(
         model_name, Xtr, ytr, Xva, yva, profile, seed=seed, verbose=verbose, on_eval=on_eval
     )
@@ -216,13 +239,30 @@ class FeatureCache:
     features: np.ndarray
 
     @classmethod
-    def compute(cls, pretrained: keras.Model, fold: FoldData, batch_size: int = 512):
-        """Features of every window of the fold's target (inference mode)."""
+    def compute(
+        cls,
+        pretrained: keras.Model,
+        fold: FoldData,
+        batch_size: int = 512,
+        target_bn: int = 0,
+        seed: int = 0,
+    ):
+        """Features of every window of the fold's target (inference mode).
+
+        ``target_bn`` > 0 (the ``P_F-tBN`` strategy) first re-estimates the BatchNorm population
+        statistics of a copy of the extractor on up to that many of the target's unlabelled
+        non-test windows, the windows its normalisation already read (AdaBN); labels unused.
+        """
         from harnb import models
         from harnb.training import train
 
         sp = fold.split
         idx = np.unique(np.concatenate([sp.target_pool, sp.target_val, sp.target_test]))
+        if target_bn:
+            pretrained = models.copy_model(pretrained)
+            unlabelled = np.unique(np.concatenate([sp.target_pool, sp.target_val]))
+            if not train.precise_bn(pretrained, fold.X[unlabelled], target_bn, seed=seed):
+                raise ValueError(f"{pretrained.name} has no BatchNorm layer: P_F-tBN is P_F")
         ext = models.frozen_features(pretrained)
         feats = train.predict_outputs(ext, fold.X[idx], batch_size)
         return cls(idx, feats)

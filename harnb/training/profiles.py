@@ -23,13 +23,41 @@ import dataclasses
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from harnb.data.orientation import ARMS as ORIENTATION_MODES
+from harnb.data.preprocess import NORM_MODES
 from harnb.data.splits import PROTOCOLS, RATIOS
 from harnb.training.budget import Budget
 
 #: Version of the training and evaluation code. Bump it with every change that alters a
 #: number (training loop, splits, metrics): it is part of every cell's configuration hash, so
 #: a resumed grid never mixes results of two versions. Formatting and docs leave it alone.
-TRAINING_VERSION = "2026-12-02.1"
+TRAINING_VERSION = "2026-12-06.1"  # precise BN: a shuffled, not sorted, sample of windows
+#: The version of the results committed before the orientation study (``data/results/cpu_*``).
+PREVIOUS_TRAINING_VERSION = "2026-12-02.1"
+
+
+#: Where fine-tuning's early stopping reads labels (:attr:`Profile.val_labels`).
+VAL_LABELS: tuple[str, ...] = ("oracle", "budget")
+
+#: The orientation study's arms: name -> (orientation mode, normalisation). ``vector`` is the
+#: control that changes the normalisation alone; every arm that rotates needs it.
+STUDY_ARMS: dict[str, tuple[str, str]] = {
+    "none": ("none", "sensor"),
+    "vector": ("none", "vector"),
+    "rotate3d": ("rotate3d", "vector"),
+    "heading": ("heading", "vector"),
+    "align": ("align", "vector"),
+    "align+heading": ("align+heading", "vector"),
+    "permute": ("permute", "vector"),
+}
+
+
+def with_arm(profile: Profile, arm: str) -> Profile:
+    """``profile`` with the orientation and normalisation of study arm ``arm``."""
+    if arm not in STUDY_ARMS:
+        raise ValueError(f"unknown orientation arm {arm!r}; choose one of {', '.join(STUDY_ARMS)}")
+    orientation, norm = STUDY_ARMS[arm]
+    return profile.with_(orientation=orientation, norm=norm)
 
 
 @dataclass(frozen=True)
@@ -76,7 +104,47 @@ class Profile:
     cross_batch: int = 128
     tsne_max: int = 2000
     eval_batch: int = 512
+    #: Device-frame handling, a mode of :data:`harnb.data.orientation.ARMS`: its fixed part
+    #: (gravity alignment) transforms every window, its random part (rotations) the sources'
+    #: pre-training windows. ``"none"`` is the paper's (nothing).
+    orientation: str = "none"
+    #: Per-dataset normalisation (:func:`harnb.data.preprocess.fit_normalisation`): ``sensor``
+    #: (the paper's) or ``vector`` (scale only, which rotations need).
+    norm: str = "sensor"
+    #: The labels fine-tuning's checkpoint choice reads: ``oracle`` (the target's validation
+    #: subjects, fully labelled, as the paper) or ``budget`` (a stratified
+    #: ``budget_val_fraction`` of the ratio's own labelled windows: every label it reads is
+    #: counted in the ratio).
+    val_labels: str = "oracle"
+    budget_val_fraction: float = 0.25
     notes: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.orientation not in ORIENTATION_MODES:
+            raise ValueError(
+                f"unknown orientation {self.orientation!r}; choose one of "
+                f"{', '.join(ORIENTATION_MODES)}"
+            )
+        if self.norm not in NORM_MODES:
+            raise ValueError(f"unknown norm {self.norm!r}; choose one of {', '.join(NORM_MODES)}")
+        if self.orientation_arm.is_augmentation and self.norm != "vector":
+            raise ValueError(
+                f"orientation {self.orientation!r} rotates windows: it needs norm='vector' "
+                "(with an offset per axis, rotating and normalising do not commute)"
+            )
+        if self.val_labels not in VAL_LABELS:
+            raise ValueError(
+                f"unknown val_labels {self.val_labels!r}; choose one of {', '.join(VAL_LABELS)}"
+            )
+        if not 0 < self.budget_val_fraction < 1:
+            raise ValueError(
+                f"budget_val_fraction must be in (0, 1), got {self.budget_val_fraction}"
+            )
+
+    @property
+    def orientation_arm(self):
+        """The :class:`harnb.data.orientation.Orientation` of this profile."""
+        return ORIENTATION_MODES[self.orientation]
 
     def with_(self, **changes: Any) -> Profile:
         """A copy with some fields changed (e.g. from a notebook's parameters cell)."""
@@ -93,6 +161,10 @@ class Profile:
             "label_smoothing": self.label_smoothing,
             "split_seed": None if self.pretrain_per_seed else self.split_seed,
             "code": TRAINING_VERSION,
+            # options added after results were committed enter the key only when they are on,
+            # so that the runs they do not concern keep their configuration
+            **({"orientation": self.orientation_arm.key()} if self.orientation != "none" else {}),
+            **({"norm": self.norm} if self.norm != "sensor" else {}),
         }
 
     def cell_key(self) -> dict[str, Any]:
@@ -105,6 +177,11 @@ class Profile:
             "max_val_windows": self.max_val_windows,
             "eval_batch": self.eval_batch,
             "pretrain_per_seed": self.pretrain_per_seed,
+            **(
+                {"val_labels": self.val_labels, "budget_val_fraction": self.budget_val_fraction}
+                if self.val_labels != "oracle"
+                else {}
+            ),
         }
 
 

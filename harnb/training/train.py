@@ -149,9 +149,11 @@ def precise_bn(
     bns = batch_norm_layers(model)
     if not bns or len(X) == 0:
         return 0
-    if len(X) > max_windows:
-        idx = np.sort(np.random.default_rng(seed).choice(len(X), max_windows, replace=False))
-        X = X[idx]
+    # a shuffled sample: sorted, its batches would each hold windows of one dataset or subject
+    # and the averaged batch statistics would miss the variance between them
+    rng = np.random.default_rng(seed)
+    idx = rng.permutation(len(X))[:max_windows] if len(X) > max_windows else rng.permutation(len(X))
+    X = X[idx]
     X = np.asarray(X, np.float32)
     drops = [
         layer for layer in _layers_of(model) if isinstance(getattr(layer, "rate", None), float)
