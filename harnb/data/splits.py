@@ -118,6 +118,47 @@ def _cost(
     return float(dev.sum() + 2.0 * size_dev.sum() + 10.0 * missing + 1000.0 * empty)
 
 
+#: Up to this many possible assignments (parts ** subjects) every one is scored, and the seed
+#: picks among the good ones (:func:`_assign_exhaustive`): MobiFall's 9 subjects into 3 parts.
+EXHAUSTIVE_MAX = 20_000
+#: How far from the best split a split may be and still be drawn (cost ≤ best · (1 + slack) +
+#: tolerance): different seeds then hold out different subjects, as with more subjects.
+EXHAUSTIVE_SLACK = 0.5
+
+
+def tol_of(k: int, class_tot: np.ndarray, tolerance: float) -> float:
+    """The cost below which a split is "good enough" (every class share within ~tolerance)."""
+    return k * max(int((class_tot > 0).sum()), 1) * tolerance**2
+
+
+def _assign_exhaustive(
+    counts: np.ndarray,
+    desired: np.ndarray,
+    desired_sizes: np.ndarray,
+    class_tot: np.ndarray,
+    required: np.ndarray,
+    seed: int,
+    tol: float,
+) -> np.ndarray:
+    """Score every assignment of few subjects (vectorised) and draw one of the good ones.
+
+    Without it, a dataset of 9 subjects gets the same split under every seed (the local search
+    converges to one optimum), so its intervals would not cover the split's variance.
+    """
+    n, k = counts.shape[0], desired.shape[0]
+    grid = np.indices((k,) * n).reshape(n, -1).T  # (k**n, n) part of each subject
+    onehot = grid[:, :, None] == np.arange(k)[None, None, :]  # (m, n, k)
+    pc = np.einsum("mnk,nc->mkc", onehot.astype(np.float64), counts)
+    sizes = pc.sum(2)
+    dev = (((pc - desired[None]) / np.maximum(class_tot, 1)) ** 2).sum((1, 2))
+    size_dev = (((sizes - desired_sizes[None]) / max(desired_sizes.sum(), 1)) ** 2).sum(1)
+    missing = ((pc[:, required] == 0) & (class_tot > 0)[None, None]).sum((1, 2))
+    empty = (onehot.sum(1) == 0).sum(1)
+    cost = dev + 2.0 * size_dev + 10.0 * missing + 1000.0 * empty
+    good = np.flatnonzero(cost <= cost.min() * (1 + EXHAUSTIVE_SLACK) + tol)
+    return grid[np.random.default_rng(seed).choice(good)].astype(np.int64)
+
+
 def assign_subjects(
     counts: np.ndarray,
     fractions: Sequence[float],
@@ -147,6 +188,17 @@ def assign_subjects(
     required = np.zeros(k, dtype=bool)
     required[list(require_all_classes)] = True
 
+    if k**n <= EXHAUSTIVE_MAX:  # few subjects: the search would reach one seed-free optimum
+        return _assign_exhaustive(
+            counts,
+            desired,
+            desired_sizes,
+            class_tot,
+            required,
+            seed,
+            tol_of(k, class_tot, tolerance),
+        )
+
     rng = np.random.default_rng(seed)
     order = rng.permutation(n)  # seeded order: different seeds give different (good) splits
 
@@ -155,7 +207,7 @@ def assign_subjects(
     n_subj = np.zeros(k, dtype=np.int64)
     # "good enough": every class share within ~2 points of its target in every part; the local
     # search stops there instead of converging to one seed-independent optimum.
-    tol = k * max(int((class_tot > 0).sum()), 1) * tolerance**2
+    tol = tol_of(k, class_tot, tolerance)
 
     def cost_of(pc_: np.ndarray, ns: np.ndarray, final: bool) -> float:
         empty = ns if final else np.ones_like(ns)  # empty parts only penalised at the end

@@ -31,7 +31,7 @@ from harnb.training.budget import Budget
 #: Version of the training and evaluation code. Bump it with every change that alters a
 #: number (training loop, splits, metrics): it is part of every cell's configuration hash, so
 #: a resumed grid never mixes results of two versions. Formatting and docs leave it alone.
-TRAINING_VERSION = "2026-12-06.1"  # precise BN: a shuffled, not sorted, sample of windows
+TRAINING_VERSION = "2026-12-06.2"  # precise BN shuffled; few-subject splits drawn per seed
 #: The version of the results committed before the orientation study (``data/results/cpu_*``).
 PREVIOUS_TRAINING_VERSION = "2026-12-02.1"
 
