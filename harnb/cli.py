@@ -61,13 +61,15 @@ def _cmd_remove(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    from harnb import config
     from harnb.data import datasets
     from harnb.data.datasets import added
 
     avail = set(datasets.available())
     for name in datasets.names():
         ds = added.get(name) if name not in datasets.REGISTRY else None
-        where = ds.describe() if ds else "paper dataset"
+        paper = name in config.DATASETS
+        where = ds.describe() if ds else ("paper dataset" if paper else "extra, not in the paper")
         if name in avail:
             state = "available"
         elif ds is None:

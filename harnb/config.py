@@ -30,6 +30,9 @@ CLASS_INDEX: dict[str, int] = {c: i for i, c in enumerate(CLASSES)}
 
 #: The six datasets of the paper, in the order of its tables.
 DATASETS: tuple[str, ...] = ("HHAR", "MobiAct", "MotionSense", "RealWorld", "UCI", "PAMAP2")
+#: Public datasets harnb also reads, beyond the paper's: fetched, loaded and windowed like the
+#: six (and available to every chapter), but never in the paper's tables, which stay six.
+EXTRA_DATASETS: tuple[str, ...] = ("HuGaDB",)
 
 #: Target sampling rate and window geometry of the paper (50 Hz, 128 samples, 50 % overlap).
 RATE_HZ = 50.0

@@ -316,3 +316,100 @@ def write_motionsense(root: Path, trial: str, subject: int, body: str) -> Path:
     p = d / f"sub_{subject}.csv"
     p.write_text(MS_HEADER + "\n" + body)
     return p
+
+
+# ---------------------------------------------------------------- HuGaDB v1
+#: the column header of every HuGaDB v1 file (tab-separated, the 4th line)
+HUGADB_COLUMNS = (
+    "acc_rf_x\tacc_rf_y\tacc_rf_z\tgyro_rf_x\tgyro_rf_y\tgyro_rf_z\t"
+    "acc_rs_x\tacc_rs_y\tacc_rs_z\tgyro_rs_x\tgyro_rs_y\tgyro_rs_z\t"
+    "acc_rt_x\tacc_rt_y\tacc_rt_z\tgyro_rt_x\tgyro_rt_y\tgyro_rt_z\t"
+    "acc_lf_x\tacc_lf_y\tacc_lf_z\tgyro_lf_x\tgyro_lf_y\tgyro_lf_z\t"
+    "acc_ls_x\tacc_ls_y\tacc_ls_z\tgyro_ls_x\tgyro_ls_y\tgyro_ls_z\t"
+    "acc_lt_x\tacc_lt_y\tacc_lt_z\tgyro_lt_x\tgyro_lt_y\tgyro_lt_z\tEMG_r\tEMG_l\tact"
+)
+#: the header block and first data row of HuGaDB/Data/HuGaDB_v1_walking_08_00.txt (CRLF)
+HUGADB_EXCERPT = (
+    "#Activity\twalking \r\n#ActivityID\t1 \r\n#Date 09-07-16-13\r\n" + HUGADB_COLUMNS + "\r\n"
+    "-8336\t-5652\t12600\t24\t175\t164\t-10808\t-11968\t848\t-565\t1\t535\t-13952\t-3632\t648\t"
+    "-276\t2447\t1729\t-10752\t2832\t16072\t791\t-5443\t2839\t-13928\t640\t-2048\t-1326\t-4509\t"
+    "2536\t-5024\t2440\t-13760\t-1815\t-2172\t-158\t125\t117\t1\r\n"
+)
+#: the corrupted-gyroscope table of the authors' README.md, its header and three genuine rows
+#: (two cell layouts, and the one blank cell)
+HUGADB_README_HEAD = (
+    "## Corrupted gyroscope data\n\n"
+    "Here is a table with a list of files with various activities which contain incorrect data.\n\n"
+    "<details><summary>Corrupted gyroscope data in files with various activities</summary>\n"
+    "<p>\n\n"
+    "|File| Right foot | Left foot | Right shank | Left shank | Right thigh | Left thigh |\n"
+    "|----|------------|-----------|------------|-----------|-------------|------------|\n"
+)
+HUGADB_README_ROWS = (
+    "|HuGaDB_v1_various_03_00.txt | \tCorrupted\t\t|\tOK\t\t| \tCorrupted\t\t|\tOK\t\t| "
+    "\tCorrupted\t\t|\tOK\t\t|\t\t\n"
+    " | HuGaDB_v1_walking_18_00.txt  | \t Corrupted | \tCorrupted | \tCorrupted | \tCorrupted | "
+    "\tOK | \tCorrupted | \t\n"
+    "| HuGaDB_v1_sitting_05_01.txt |   OK        | Corrupted |           |     OK        |    OK"
+    "       |    OK        |\n"
+)
+#: the order of the six sensors in a row, and the README's columns
+HUGADB_SENSORS = ("rf", "rs", "rt", "lf", "ls", "lt")
+HUGADB_README_COLUMNS = {
+    "Right foot": "rf",
+    "Left foot": "lf",
+    "Right shank": "rs",
+    "Left shank": "ls",
+    "Right thigh": "rt",
+    "Left thigh": "lt",
+}
+
+
+def hugadb_rows(sensors: dict[str, np.ndarray], acts: Sequence[int], crlf: bool = True) -> str:
+    """Data rows: ``sensors`` maps a sensor code to (n, 6) int16 counts (acc xyz, gyro xyz);
+    the others read 0; both EMG columns read 125 (as in the real files); then the activity id."""
+    n = len(acts)
+    cols = []
+    for s in HUGADB_SENSORS:
+        cols.append(np.asarray(sensors.get(s, np.zeros((n, 6))), dtype=np.int64))
+    body = np.hstack([*cols, np.full((n, 2), 125), np.asarray(acts, np.int64)[:, None]])
+    eol = "\r\n" if crlf else "\n"
+    return "".join("\t".join(str(int(v)) for v in row) + eol for row in body)
+
+
+def write_hugadb(
+    root: Path,
+    activity: str,
+    subject: int,
+    counter: int,
+    sensors: dict[str, np.ndarray],
+    acts: Sequence[int],
+    crlf: bool = True,
+) -> Path:
+    """``root/HuGaDB/Data/HuGaDB_v1_<activity>_<SS>_<CC>.txt``, header as in the real files
+    (the activity names and ids in order of appearance, each followed by a space)."""
+    d = root / "HuGaDB" / "Data"
+    d.mkdir(parents=True, exist_ok=True)
+    p = d / f"HuGaDB_v1_{activity}_{subject:02d}_{counter:02d}.txt"
+    ids = list(dict.fromkeys(int(a) for a in acts))
+    eol = "\r\n" if crlf else "\n"
+    head = (
+        f"#Activity\t{activity} {eol}#ActivityID\t{''.join(f'{i} ' for i in ids)}{eol}"
+        f"#Date 09-07-16-13{eol}{HUGADB_COLUMNS}{eol}"
+    )
+    p.write_bytes((head + hugadb_rows(sensors, acts, crlf)).encode())
+    return p
+
+
+def write_hugadb_readme(root: Path, rows: dict[str, dict[str, str]] | None = None) -> Path:
+    """``root/HuGaDB/README.md`` with the corrupted-gyroscope table: the genuine rows, then
+    ``rows`` (file name -> {README column: 'OK' | 'Corrupted'}; unnamed columns 'OK')."""
+    lines = []
+    for name, cells in (rows or {}).items():
+        vals = [cells.get(c, "OK") for c in HUGADB_README_COLUMNS]
+        lines.append(f"|{name} | " + " | ".join(f"\t{v}\t" for v in vals) + " |\n")
+    p = root / "HuGaDB" / "README.md"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    text = "# HuGaDB\n\n" + HUGADB_README_HEAD + HUGADB_README_ROWS + "".join(lines)
+    p.write_text(text + " \n</p>\n</details>\n\n# Citation\n")
+    return p

@@ -13,6 +13,7 @@ import pytest
 from published_formats import (
     HHAR_ACC_EXCERPT,
     HHAR_HEADER,
+    HUGADB_EXCERPT,
     MOBIACT_ACC_EXCERPT,
     MS_EXCERPT,
     PAMAP2_ROW1,
@@ -23,6 +24,8 @@ from published_formats import (
     pamap2_row,
     rw_csv,
     write_hhar,
+    write_hugadb,
+    write_hugadb_readme,
     write_mobiact_annotated,
     write_mobiact_raw,
     write_motionsense,
@@ -35,7 +38,8 @@ from published_formats import (
 
 from harnb import config
 from harnb.data import datasets as D
-from harnb.data.datasets import DataFormatError, DatasetMissing
+from harnb.data import preprocess
+from harnb.data.datasets import DataFormatError, DatasetMissing, hugadb
 
 CI = config.CLASS_INDEX
 
@@ -382,9 +386,160 @@ def test_motionsense_bad_row(tmp_path: Path) -> None:
         D.load("MotionSense", root=tmp_path)
 
 
+# ------------------------------------------------------------------------------------ HuGaDB
+#: HuGaDB's documented ranges, written out here: int16 over ±2 g and ±2000 °/s
+HG_ACC = 2 * 9.80665 / 32768  # m/s² per count
+HG_GYRO = 2000 / 32768 * np.pi / 180  # rad/s per count
+HG_RATE = 2111962 / 35903  # the authors' Table 1: samples / seconds
+
+
+def _hg_sensor(n: int, base: int) -> np.ndarray:
+    """(n, 6) int16 counts, distinct per sensor (``base``) and per sample."""
+    k = np.arange(n)[:, None]
+    return base + np.array([[0, 100, 16384, 10, 20, 30]]) + k
+
+
+def test_hugadb_units_rate_labels_and_position(tmp_path: Path) -> None:
+    acts = [1, 1, 6, 8, 8, 5, 9, 10, 11, 12, 2, 3, 4, 7]
+    n = len(acts)
+    sensors = {"rt": _hg_sensor(n, 0), "lt": _hg_sensor(n, -5000), "rs": _hg_sensor(n, 700)}
+    write_hugadb(tmp_path, "various", 8, 2, sensors, acts)
+    write_hugadb_readme(tmp_path)
+    (r,) = D.load("HuGaDB", root=tmp_path)
+    assert (r.subject, r.session, r.position) == ("8", "various_02", "right thigh")
+    assert r.meta["file"] == "HuGaDB_v1_various_08_02.txt"
+    np.testing.assert_allclose(r.acc.xyz, sensors["rt"][:, :3] * HG_ACC)
+    np.testing.assert_allclose(r.gyro.xyz, sensors["rt"][:, 3:] * HG_GYRO)
+    assert r.acc.xyz[0, 2] == pytest.approx(config.G)  # 16384 counts = 1 g
+    assert r.nominal_rate == pytest.approx(HG_RATE) and 58.8 < HG_RATE < 58.9
+    np.testing.assert_allclose(r.acc.t, np.arange(n) / HG_RATE)
+    np.testing.assert_array_equal(r.acc.t, r.gyro.t)
+    union = {1: "Walking", 8: "Standing", 5: "Sitting", 9: "Cycling", 2: "Running"}
+    union |= {3: "Upstairs", 4: "Downstairs"}
+    assert r.labels.tolist() == [CI[union[a]] if a in union else -1 for a in acts]
+    (lt,) = D.load("HuGaDB", root=tmp_path, position="left_thigh")
+    np.testing.assert_allclose(lt.acc.xyz, sensors["lt"][:, :3] * HG_ACC)
+    (rs,) = D.load("HuGaDB", root=tmp_path, position="Right shank")  # the README's word
+    assert rs.position == "right shin"
+    np.testing.assert_allclose(rs.gyro.xyz, sensors["rs"][:, 3:] * HG_GYRO)
+    with pytest.raises(ValueError, match="right_thigh, left_thigh"):
+        D.load("HuGaDB", root=tmp_path, position="wrist")
+    with pytest.raises(TypeError, match="position"):
+        D.load("HuGaDB", root=tmp_path, keep_unlabelled=True)
+
+
+def test_hugadb_genuine_row_crlf_and_lf_alike(tmp_path: Path) -> None:
+    crlf, lf = tmp_path / "crlf", tmp_path / "lf"
+    for root, text in ((crlf, HUGADB_EXCERPT), (lf, HUGADB_EXCERPT.replace("\r\n", "\n"))):
+        d = root / "HuGaDB" / "Data"
+        d.mkdir(parents=True)
+        (d / "HuGaDB_v1_walking_08_00.txt").write_bytes(text.encode())
+        write_hugadb_readme(root)
+    (a,) = D.load("HuGaDB", root=crlf)
+    (b,) = D.load("HuGaDB", root=lf)
+    # right thigh of the genuine first row: acc -13952 -3632 648, gyro -276 2447 1729, walking
+    np.testing.assert_allclose(a.acc.xyz[0], np.array([-13952, -3632, 648]) * HG_ACC)
+    np.testing.assert_allclose(a.gyro.xyz[0], np.array([-276, 2447, 1729]) * HG_GYRO)
+    assert a.labels.tolist() == [CI["Walking"]]
+    for x, y in ((a.acc, b.acc), (a.gyro, b.gyro)):
+        np.testing.assert_array_equal(x.xyz, y.xyz)
+    np.testing.assert_array_equal(a.labels, b.labels)
+
+
+def test_hugadb_corrupted_gyroscope_files_left_out_per_sensor(tmp_path: Path) -> None:
+    acts = [1] * 5
+    # names and verdicts of three genuine README rows (published_formats.HUGADB_README_ROWS)
+    for activity, subject, counter in (("various", 3, 0), ("walking", 18, 0), ("sitting", 5, 1)):
+        write_hugadb(tmp_path, activity, subject, counter, {}, acts)
+    write_hugadb(tmp_path, "walking", 2, 0, {}, acts)  # not in the table: good everywhere
+    write_hugadb(tmp_path, "running", 2, 0, {}, acts)
+    write_hugadb_readme(tmp_path, {"HuGaDB_v1_running_02_00.txt": {"Left shank": "Corrupted"}})
+
+    def kept(position: str) -> list[str]:
+        return sorted(r.meta["file"] for r in D.load("HuGaDB", root=tmp_path, position=position))
+
+    everything = sorted(p.name for p in hugadb.data_files(tmp_path))
+    assert len(everything) == 5
+    for position, bad in {
+        "right_thigh": ["HuGaDB_v1_various_03_00.txt"],
+        "left_thigh": ["HuGaDB_v1_walking_18_00.txt"],
+        # the blank cell of sitting_05_01 is not known good
+        "right_shin": ["HuGaDB_v1_sitting_05_01.txt", "HuGaDB_v1_various_03_00.txt",
+                       "HuGaDB_v1_walking_18_00.txt"],
+        "left_shin": ["HuGaDB_v1_running_02_00.txt", "HuGaDB_v1_walking_18_00.txt"],
+        "left_foot": ["HuGaDB_v1_sitting_05_01.txt", "HuGaDB_v1_walking_18_00.txt"],
+    }.items():  # fmt: skip
+        assert sorted(hugadb.left_out(tmp_path, position)) == bad, position
+        assert kept(position) == sorted(set(everything) - set(bad)), position
+    (tmp_path / "HuGaDB" / "README.md").unlink()
+    with pytest.raises(DatasetMissing, match="Corrupted gyroscope data"):
+        D.load("HuGaDB", root=tmp_path)
+
+
+def test_hugadb_unlabelled_file_skipped_and_duplicate_read_once(tmp_path: Path) -> None:
+    write_hugadb(tmp_path, "down_by_elevator", 12, 0, {}, [11] * 6)  # only dropped activities
+    write_hugadb(tmp_path, "various", 12, 1, {}, [6, 6, 8, 8, 7])
+    write_hugadb(tmp_path / "copy", "various", 12, 1, {}, [6, 6, 8, 8, 7])  # a second copy
+    write_hugadb_readme(tmp_path)
+    recs = D.load("HuGaDB", root=tmp_path)
+    assert [r.meta["file"] for r in recs] == ["HuGaDB_v1_various_12_01.txt"]
+    assert recs[0].labels.tolist() == [-1, -1, CI["Standing"], CI["Standing"], -1]
+
+
+def test_hugadb_bad_files_named_by_line(tmp_path: Path) -> None:
+    write_hugadb_readme(tmp_path)
+    p = write_hugadb(tmp_path, "walking", 8, 0, {}, [1] * 4)
+    good = p.read_bytes()
+    lines = good.split(b"\r\n")
+    p.write_bytes(
+        b"\r\n".join([*lines[:3], lines[3].replace(b"gyro_rt_x", b"gyro_rt_X"), *lines[4:]])
+    )
+    with pytest.raises(DataFormatError, match=r"walking_08_00\.txt, line 4: unexpected column"):
+        D.load("HuGaDB", root=tmp_path)
+    p.write_bytes(b"\r\n".join([lines[0].replace(b"#Activity", b"#Act"), *lines[1:]]))
+    with pytest.raises(DataFormatError, match=r"walking_08_00\.txt, line 1: expected a #Activity"):
+        D.load("HuGaDB", root=tmp_path)
+    short = lines[6].rsplit(b"\t", 1)[0]  # the third data row loses its activity id
+    p.write_bytes(b"\r\n".join([*lines[:6], short, *lines[7:]]))
+    with pytest.raises(DataFormatError, match=r"walking_08_00\.txt, line 7: expected 39 fields"):
+        D.load("HuGaDB", root=tmp_path)
+    p.write_bytes(b"\r\n".join([*lines[:5], lines[5][:-1] + b"13", *lines[6:]]))
+    with pytest.raises(DataFormatError, match=r"line 6: activity id 13 is not one of 1-12"):
+        D.load("HuGaDB", root=tmp_path)
+    p.write_bytes(b"\r\n".join([*lines[:4], b"40000" + lines[4][1:], *lines[5:]]))
+    with pytest.raises(DataFormatError, match=r"line 5: a sensor value outside int16"):
+        D.load("HuGaDB", root=tmp_path, position="right_foot")
+    p.write_bytes(b"\r\n".join(lines[:4]) + b"\r\n")
+    with pytest.raises(DataFormatError, match="no data rows"):
+        D.load("HuGaDB", root=tmp_path)
+
+
+def test_hugadb_resampled_to_50_hz(tmp_path: Path) -> None:
+    n = 600  # about 10 s: 300 walking samples, 300 standing
+    acts = [1] * 300 + [8] * 300
+    write_hugadb(tmp_path, "various", 9, 0, {"rt": _hg_sensor(n, 0)}, acts)
+    write_hugadb_readme(tmp_path)
+    (r,) = D.load("HuGaDB", root=tmp_path)
+    (seg,) = preprocess.resample_recording(r)
+    t, x, y = seg
+    np.testing.assert_allclose(np.diff(t), 1 / 50)
+    assert len(t) == int((n - 1) / HG_RATE * 50) + 1
+    # each grid point takes the label of the latest sample at or before it
+    want = np.where(np.floor(np.arange(len(t)) * HG_RATE / 50 + 1e-9) < 300, 1, 8)
+    assert y.tolist() == [CI["Walking"] if a == 1 else CI["Standing"] for a in want]
+    _, wy, _ = preprocess.window_segments([seg])
+    runs = np.bincount(want)[[1, 8]]
+    assert len(wy) == sum((k - 128) // 64 + 1 for k in runs if k >= 128)
+
+
 # ------------------------------------------------------------------------------------ registry, missing data
 def test_registry_and_unknown_name() -> None:
-    assert tuple(D.REGISTRY) == config.DATASETS or set(D.REGISTRY) == set(config.DATASETS)
+    assert set(D.REGISTRY) == set(config.DATASETS) | set(config.EXTRA_DATASETS)
+    assert config.EXTRA_DATASETS == ("HuGaDB",) and "HuGaDB" not in config.DATASETS
+    assert D.names()[: len(config.DATASETS) + 1] == (*config.DATASETS, "HuGaDB")
+    hg = D.REGISTRY["HuGaDB"]
+    assert hg.paper_table1 is None and "hugadb-v1-subset.zip" in hg.mirror_files
+    assert hg.nominal_rate == pytest.approx(hugadb.RATE)
     assert D.REGISTRY["MobiAct"].obtain.startswith("by request to its authors")
     assert "A_DeviceMotion_data.zip" in D.REGISTRY["MotionSense"].mirror_files
     assert "uci-hapt-v2.1.zip" in D.REGISTRY["UCI"].mirror_files

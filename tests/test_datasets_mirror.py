@@ -6,6 +6,9 @@ and loads each dataset once; every assertion is a fact stated by the dataset or 
 
 from __future__ import annotations
 
+import re
+import zipfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +16,13 @@ import pytest
 
 from harnb import config
 from harnb.data import datasets as D
+from harnb.data import preprocess
+from harnb.data.datasets import hugadb
 from harnb.data.fetch import fetch
 
 pytestmark = pytest.mark.mirror
 
-MIRROR_SETS = ("UCI", "MotionSense", "MobiAct")
+MIRROR_SETS = ("UCI", "MotionSense", "MobiAct", "HuGaDB")
 
 
 @pytest.fixture(scope="session")
@@ -127,3 +132,99 @@ def test_units_standing_is_one_g(loaded: dict, name: str) -> None:
     assert 9.3 < np.median(norms) < 10.5  # m/s² including gravity (UCI reads ~1.03 g)
     gyro = np.concatenate([r.gyro.xyz for r in loaded[name]])
     assert np.percentile(np.abs(gyro), 99) < 15  # rad/s, not deg/s
+
+
+# ------------------------------------------------------------------------------------ HuGaDB
+#: ``Data/ReadMe.txt``'s activity ids that name a union class; every other id is dropped
+HG_UNION = {1: "Walking", 2: "Running", 3: "Upstairs", 4: "Downstairs", 5: "Sitting"}
+HG_UNION |= {8: "Standing", 9: "Cycling"}
+
+
+@pytest.fixture(scope="module")
+def hugadb_zip(mirror: Path) -> dict[str, bytes]:
+    """Every member of the mirror's archive, read straight from the zip (not via harnb)."""
+    with zipfile.ZipFile(mirror / "hugadb-v1-subset.zip") as zf:
+        return {Path(n).name: zf.read(n) for n in zf.namelist() if not n.endswith("/")}
+
+
+def _hg_right_thigh_corrupted(readme: str) -> set[str]:
+    """Files whose 'Right thigh' cell of the authors' table is not 'OK', read independently."""
+    out: set[str] = set()
+    cols: list[str] = []
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[0] == "File":
+            cols = cells
+        elif cells[0].startswith("HuGaDB_v1_") and cells[cols.index("Right thigh")] != "OK":
+            out.add(cells[0])
+    return out
+
+
+def test_hugadb_mirror_facts(hugadb_zip: dict[str, bytes], loaded: dict, raw_root: Path) -> None:
+    data = {n: b for n, b in hugadb_zip.items() if n.startswith("HuGaDB_v1_")}
+    subjects = {int(n.split("_")[-2]) for n in data}
+    assert subjects == {2, 3, 5, 8, 9, 10, 11, 12, 18}  # the mirror's README: 9 of 18
+    assert all(b.count(b"\r\n") == b.count(b"\n") for b in data.values())  # CRLF restored
+    bad = _hg_right_thigh_corrupted(hugadb_zip["README.md"].decode()) & set(data)
+    assert sorted(hugadb.left_out(raw_root / "HuGaDB")) == sorted(bad) and len(bad) == 110
+    recs = loaded["HuGaDB"]
+    files = {r.meta["file"] for r in recs}
+    assert not files & bad
+    # every other file is read, unless it holds no union activity (an elevator ride)
+    union = {str(i).encode() for i in HG_UNION}
+    with_union = {n for n, b in data.items() if n not in bad and {
+        ln.rsplit(b"\t", 1)[-1] for ln in b.split(b"\r\n")[4:] if ln} & union}  # fmt: skip
+    assert files == with_union
+    rows = {n: b.count(b"\r\n") - 4 for n, b in data.items()}
+    assert sum(len(r.acc.t) for r in recs) == sum(rows[f] for f in files)
+    assert {r.subject for r in recs} == {"2", "5", "8", "9", "10", "11", "18"}  # 03, 12: all bad
+    # the genuine first row of walking_08_00: right thigh acc -13952 -3632 648, gyro -276 2447 1729
+    (r,) = [r for r in recs if r.meta["file"] == "HuGaDB_v1_walking_08_00.txt"]
+    np.testing.assert_allclose(r.acc.xyz[0] / config.G * 32768 / 2, [-13952, -3632, 648])
+    np.testing.assert_allclose(r.gyro.xyz[0] * 180 / np.pi * 32768 / 2000, [-276, 2447, 1729])
+
+
+def test_hugadb_fetch_and_list_on_the_command_line(
+    mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from harnb.cli import main
+
+    monkeypatch.setenv("HARNB_DATA", str(tmp_path))
+    monkeypatch.setenv("HARNB_MIRROR", str(mirror))
+    assert main(["data", "fetch", "hugadb"]) == 0
+    assert capsys.readouterr().out.strip() == f"HuGaDB: {tmp_path / 'raw' / 'HuGaDB'}"
+    assert hugadb.find_readme(tmp_path / "raw" / "HuGaDB").parent.name == "HuGaDB"
+    assert main(["data", "list"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("HuGaDB "))
+    assert line.split()[1] == "available" and "not in the paper" in line
+
+
+def test_hugadb_windows_per_class_recomputed(
+    hugadb_zip: dict[str, bytes], raw_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's windows per class equal a count made here from the zip's text alone: each
+    kept file on a 50 Hz grid from its first sample (the label of the latest sample at or before
+    each grid time), cut into 128-sample windows, hop 64, inside runs of one union class."""
+    # the nominal rate, from the authors' README Table 1: "|Total | | 35903 |598 |...|2111962| |"
+    m = re.search(
+        r"^\|Total \| \| (\d+) \|\d+ \|[\d.]+ \|(\d+)\|", hugadb_zip["README.md"].decode(), re.M
+    )
+    assert m, "the README's Table 1 total row"
+    rate = int(m.group(2)) / int(m.group(1))
+    bad = _hg_right_thigh_corrupted(hugadb_zip["README.md"].decode())
+    want: Counter[str] = Counter()
+    for name, raw in hugadb_zip.items():
+        if not name.startswith("HuGaDB_v1_") or name in bad:
+            continue
+        ids = np.array([int(ln.rsplit(b"\t", 1)[-1]) for ln in raw.split(b"\r\n")[4:] if ln])
+        n50 = int(np.floor((len(ids) - 1) * 50 / rate + 1e-6)) + 1
+        grid = ids[np.floor(np.arange(n50) * rate / 50 + 1e-9).astype(int)]
+        starts = np.r_[0, np.flatnonzero(np.diff(grid)) + 1, n50]
+        for a, b in zip(starts[:-1], starts[1:], strict=True):
+            if grid[a] in HG_UNION and b - a >= 128:
+                want[HG_UNION[int(grid[a])]] += (b - a - 128) // 64 + 1
+    monkeypatch.setenv("HARNB_DATA", str(raw_root.parent))
+    store = preprocess.load_windows(["HuGaDB"], progress=False)
+    got = Counter(config.CLASSES[int(c)] for c in store.y)
+    assert got == want
+    assert set(got) == {"Walking", "Running", "Upstairs", "Downstairs", "Sitting", "Standing"}

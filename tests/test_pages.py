@@ -27,6 +27,35 @@ def test_fmt_table_integers_decimals_and_blanks() -> None:
     assert "NaN" not in html and "nan" not in html and "752,573" in html
 
 
+def test_chapter1_tables_show_an_extra_dataset_beside_the_paper() -> None:
+    from harnb.book.pages import datasets as page
+    from harnb.data.datasets import Recording, Stream
+
+    def rec(name: str, subject: str) -> Recording:
+        t = np.arange(100) / 50.0
+        xyz = np.zeros((100, 3))
+        labels = np.full(100, config.CLASS_INDEX["Walking"], np.int8)
+        return Recording(name, subject, "s", "d", "p", Stream(t, xyz), Stream(t, xyz), labels, 50)
+
+    recs = {"UCI": [rec("UCI", "1")], "HuGaDB": [rec("HuGaDB", "2"), rec("HuGaDB", "5")]}
+    t = page.table1(recs, {"UCI": 7, "HuGaDB": 3}, {"HuGaDB": 110})
+    assert list(t.index) == [*config.DATASETS, "HuGaDB (9 subj.)"]
+    hg = t.loc["HuGaDB (9 subj.)"]
+    assert hg["paper: # samples"] is None and hg["paper: rate"] is None  # blanks, not numbers
+    assert (hg["ours: subjects"], hg["ours: windows"]) == (2, 3)
+    assert hg["ours: files left out (corrupted gyroscope)"] == 110
+    assert t.loc["UCI", "ours: files left out (corrupted gyroscope)"] is None
+    shown = tables.fmt_table(t.T)
+    assert shown.loc["paper: # samples", "UCI"] == "10299"  # an integer, beside the blank
+    assert shown.loc["paper: # samples", "HuGaDB (9 subj.)"] == ""
+    y = np.array([5, 5, 0, 3], np.int8)
+    counts = page.class_counts(y, np.array(["HuGaDB", "HuGaDB", "UCI", "MobiAct"]))
+    assert list(counts.index) == ["MobiAct", "UCI", "HuGaDB (9 subj.)"]  # paper order, then extras
+    cov = page.class_coverage(counts)
+    assert cov.loc["HuGaDB (9 subj.)", "Walking"] == "✓"  # no released-code table to compare
+    assert "**HuGaDB (9 subj.)**" in page.dataset_cards() and "Chereshnev" in page.dataset_cards()
+
+
 def test_display_path_hides_the_machine(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("HARNB_DATA", str(tmp_path / "d"))
     assert tables.display_path(tmp_path / "d" / "raw" / "UCI") == "<data>/raw/UCI"

@@ -58,7 +58,8 @@ def fetch(
     Returns ``{name: extracted folder}``.
     """
     explicit = names is not None
-    todo = [check_name(n) for n in names] if names is not None else list(config.DATASETS)
+    every = [*config.DATASETS, *config.EXTRA_DATASETS]
+    todo = [check_name(n) for n in names] if names is not None else every
     mirror = Path(mirror) if mirror is not None else config.mirror_dir()
     dest = Path(dest) if dest is not None else config.raw_dir()
     dest.mkdir(parents=True, exist_ok=True)
@@ -364,7 +365,9 @@ def fetch_cli(argv: list[str]) -> int:
         "URLs, verify and extract them into the raw data folder.",
     )
     ap.add_argument(
-        "names", nargs="*", help=f"datasets (default: all of {', '.join(config.DATASETS)})"
+        "names",
+        nargs="*",
+        help=f"datasets (default: all of {', '.join([*config.DATASETS, *config.EXTRA_DATASETS])})",
     )
     ap.add_argument(
         "--mirror", type=Path, default=None, help="mirror folder (default HARNB_MIRROR)"
@@ -373,7 +376,7 @@ def fetch_cli(argv: list[str]) -> int:
     ap.add_argument("--force", action="store_true", help="re-extract even if already complete")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     a = ap.parse_args(argv)
-    names = a.names or list(config.DATASETS)
+    names = a.names or [*config.DATASETS, *config.EXTRA_DATASETS]
     rc = 0
     for n in names:
         try:

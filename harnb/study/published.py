@@ -19,9 +19,10 @@ if TYPE_CHECKING:  # pragma: no cover
     pass
 
 
-#: How the book names a dataset whose numbers come from a stand-in (the mirror's MobiAct is
-#: the 9-subject MobiFall v2.0 subset, not the paper's 61-subject MobiAct).
-DISPLAY_NAMES: dict[str, str] = {"MobiAct": "MobiFall (9 subj.)"}
+#: How the book names a dataset whose numbers come from a stand-in or a part (the mirror's
+#: MobiAct is the 9-subject MobiFall v2.0 subset, not the paper's 61-subject MobiAct; its
+#: HuGaDB holds 9 of the 18 subjects).
+DISPLAY_NAMES: dict[str, str] = {"MobiAct": "MobiFall (9 subj.)", "HuGaDB": "HuGaDB (9 subj.)"}
 
 
 def display_name(dataset: str) -> str:

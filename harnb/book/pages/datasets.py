@@ -1,4 +1,9 @@
-"""Chapter 1, the datasets: status of each, Table I regenerated, class coverage, cards."""
+"""Chapter 1, the datasets: status of each, Table I regenerated, class coverage, cards.
+
+The paper's six keep their names beside the paper's values; an extra dataset (HuGaDB, not in
+the paper) is shown under its display name (``HuGaDB (9 subj.)``), with blanks where the paper
+has no value.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,9 @@ import pandas as pd
 
 from harnb.book.pages.preprocessing import implied_windows
 from harnb.book.tables import display_path
-from harnb.config import CLASSES, DATASETS, mirror_dir
+from harnb.config import CLASSES, DATASETS, EXTRA_DATASETS, mirror_dir
 from harnb.data.datasets.base import DatasetError, Recording
+from harnb.study.published import display_name
 
 if TYPE_CHECKING:  # pragma: no cover
     pass
@@ -37,6 +43,24 @@ REFERENCE_CLASSES: dict[str, tuple[str, ...]] = {
     "PAMAP2": CLASSES,
 }
 
+#: Every dataset chapter 1 reports: the paper's six, then the extra public ones.
+ALL_DATASETS: tuple[str, ...] = (*DATASETS, *EXTRA_DATASETS)
+
+
+def label(name: str) -> str:
+    """The name chapter 1 shows: the paper's six as they are, an extra one by its display name."""
+    return display_name(name) if name in EXTRA_DATASETS else name
+
+
+def left_out_files(name: str) -> int | None:
+    """How many files a loader leaves out as corrupted (HuGaDB's gyroscopes), else None."""
+    if name != "HuGaDB":
+        return None
+    from harnb.data import datasets
+    from harnb.data.datasets import hugadb
+
+    return len(hugadb.left_out(datasets.locate(name, fetch=False)))
+
 
 def prepare_data(
     mirror: Path | str | None = None, names: Sequence[str] | None = None
@@ -51,7 +75,7 @@ def prepare_data(
 
     mirror = Path(mirror) if mirror else mirror_dir()
     rows = []
-    for name in names or DATASETS:
+    for name in names or ALL_DATASETS:
         info = datasets.REGISTRY[name]
         status, where, note = "missing", "", ""
         try:
@@ -93,42 +117,65 @@ def recording_stats(recs: Sequence[Recording]) -> dict[str, object]:
 
 
 def table1(
-    recordings: Mapping[str, Sequence[Recording]], windows: Mapping[str, int]
+    recordings: Mapping[str, Sequence[Recording]],
+    windows: Mapping[str, int],
+    left_out: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
-    """Table I regenerated from the real files, beside the paper's printed values."""
+    """Table I regenerated from the real files, beside the paper's printed values.
+
+    Rows: the paper's six, then each extra dataset that was loaded (blank paper values).
+    ``left_out`` counts files a loader left out (HuGaDB's corrupted gyroscopes).
+    """
     from harnb.paper import TABLE_I
 
     rows = []
-    for name in DATASETS:
-        paper = TABLE_I[name]
+    for name in [*DATASETS, *(n for n in EXTRA_DATASETS if n in recordings)]:
+        paper = TABLE_I.get(name, {})
         row: dict[str, object] = {
-            "dataset": name,
-            "paper: # samples": paper["samples"],
-            "paper: # users": paper["users"],
-            "paper: rate": paper["rate"],
-            "paper: position": paper["position"],
+            "dataset": label(name),
+            "paper: # samples": paper.get("samples"),
+            "paper: # users": paper.get("users"),
+            "paper: rate": paper.get("rate"),
+            "paper: position": paper.get("position"),
         }
         if name in recordings:
             s = recording_stats(recordings[name])
             row.update({f"ours: {k}": v for k, v in s.items()})
             row["ours: windows"] = windows.get(name, 0)
         rows.append(row)
-    return pd.DataFrame(rows).set_index("dataset")
+    # object dtype: the paper's integers stay integers beside an extra dataset's blanks
+    table = pd.DataFrame(rows, dtype=object).set_index("dataset")
+    if left_out:
+        names = [*DATASETS, *(n for n in EXTRA_DATASETS if n in recordings)]
+        table["ours: files left out (corrupted gyroscope)"] = pd.Series(
+            [left_out.get(n) for n in names], index=table.index, dtype=object
+        )
+    return table
 
 
 def class_counts(y: np.ndarray, dataset: np.ndarray) -> pd.DataFrame:
-    """Windows per (dataset, class): rows datasets, columns the union classes present anywhere."""
+    """Windows per (dataset, class): rows datasets (paper order, then extras by their display
+    name), columns the union classes present anywhere."""
     df = pd.crosstab(pd.Series(dataset, name="dataset"), pd.Series(y, name="class"))
     df.columns = [CLASSES[int(c)] for c in df.columns]
-    return df
+    rank = {n: i for i, n in enumerate(ALL_DATASETS)}
+    df = df.loc[sorted(df.index, key=lambda n: (rank.get(n, len(rank)), n))]
+    return df.rename(index=label)
 
 
 def class_coverage(counts: pd.DataFrame) -> pd.DataFrame:
-    """Which union classes each dataset has here, against the released code's table (§2.1)."""
+    """Which union classes each dataset has here, against the released code's table (§2.1).
+
+    A dataset the released code did not use (HuGaDB, your own) has nothing to compare with:
+    plain ✓.
+    """
     rows = {}
     for ds in counts.index:
         ours = {c for c in counts.columns if counts.loc[ds, c] > 0}
-        ref = set(REFERENCE_CLASSES.get(ds, ()))
+        if ds not in REFERENCE_CLASSES:
+            rows[ds] = {c: "✓" if c in ours else "" for c in CLASSES}
+            continue
+        ref = set(REFERENCE_CLASSES[ds])
         rows[ds] = {
             c: (
                 "✓"
@@ -149,11 +196,13 @@ def dataset_cards(names: Sequence[str] | None = None) -> str:
     from harnb.data import datasets
 
     out = []
-    for name in names or DATASETS:
+    for name in names or ALL_DATASETS:
         info = datasets.REGISTRY[name]
+        extra = "" if name in DATASETS else " *Not in the paper.*"
         out.append(
-            f"**{name}** — {info.full_name}. *Cite:* {info.citation}. "
-            f"*Source:* {info.url or 'no public download'}. *Terms:* {info.terms}. *Obtain:* {info.obtain}"
+            f"**{label(name)}** — {info.full_name}.{extra} *Cite:* {info.citation.rstrip('.')}. "
+            f"*Source:* {info.url or 'no public download'}. *Terms:* {info.terms.rstrip('.')}. "
+            f"*Obtain:* {info.obtain}"
         )
     return "\n\n".join(out)
 
@@ -164,8 +213,12 @@ def table1_with_paper(names: Sequence[str], store) -> pd.DataFrame:
 
     recordings = {n: datasets.load(n) for n in names}
     windows = {n: int((store.dataset == n).sum()) for n in names}
-    table = table1(recordings, windows)
-    table["paper: windows implied by Table II"] = [round(implied_windows(n)) for n in table.index]
+    left_out = {n: k for n in names if (k := left_out_files(n)) is not None}
+    table = table1(recordings, windows, left_out)
+    implied = {label(n): round(implied_windows(n)) for n in DATASETS}
+    table["paper: windows implied by Table II"] = pd.Series(
+        [implied.get(n) for n in table.index], index=table.index, dtype=object
+    )
     return table.T
 
 

@@ -1,4 +1,5 @@
-"""The six public HAR datasets, and your own: registry, locating extracted copies, loading.
+"""The six public HAR datasets, extra public ones (HuGaDB), and your own: registry, locating
+extracted copies, loading.
 
 ``load(name)`` reads a dataset's *original published files* into :class:`Recording` objects
 (SI units, union labels). Files come from ``raw_dir()/NAME``, which ``harnb data fetch``
@@ -66,12 +67,14 @@ _MODULES = {
     "RealWorld": "realworld",
     "UCI": "uci",
     "PAMAP2": "pamap2",
+    "HuGaDB": "hugadb",
 }
 
 
 def names() -> tuple[str, ...]:
-    """Every dataset name harnb knows here: the paper's six, then the added and registered ones."""
-    return (*config.DATASETS, *added.registered())
+    """Every dataset name harnb knows here: the paper's six, the extra public ones
+    (``config.EXTRA_DATASETS``), then the added and registered ones."""
+    return (*config.DATASETS, *config.EXTRA_DATASETS, *added.registered())
 
 
 def register(
@@ -160,9 +163,9 @@ def load(name: str, root: Path | None = None, **options: object) -> list[Recordi
     """All recordings of dataset ``name`` (acc m/s² with gravity, gyro rad/s, union labels).
 
     ``root`` defaults to :func:`locate` (a fetched, manifest-complete folder). Options: PAMAP2
-    ``position`` (chest/ankle/hand), RealWorld ``position`` (default waist), MobiAct
-    ``keep_unlabelled``, an added CSV folder ``subjects``. Missing files raise DatasetMissing
-    with instructions.
+    ``position`` (chest/ankle/hand), RealWorld ``position`` (default waist), HuGaDB
+    ``position`` (default right_thigh), MobiAct ``keep_unlabelled``, an added CSV folder
+    ``subjects``. Missing files raise DatasetMissing with instructions.
     """
     name = check_name(name)
     ds = added.get(name)
@@ -182,12 +185,12 @@ def load(name: str, root: Path | None = None, **options: object) -> list[Recordi
 
 
 def available(mirror: Path | None = None) -> list[str]:
-    """Datasets that are extracted (manifest complete) or fetchable from the mirror, then the
-    added and registered ones labelled on the union (those with own classes are left out:
-    they cannot join the others)."""
+    """Datasets that are extracted (manifest complete) or fetchable from the mirror (the paper's
+    six, then the extra public ones), then the added and registered ones labelled on the union
+    (those with own classes are left out: they cannot join the others)."""
     mirror = mirror or config.mirror_dir()
     out = []
-    for name in config.DATASETS:
+    for name in (*config.DATASETS, *config.EXTRA_DATASETS):
         try:
             locate(name, fetch=False)
             out.append(name)

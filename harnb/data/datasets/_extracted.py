@@ -31,7 +31,8 @@ def check_name(name: str) -> str:
         if k.lower() == str(name).lower():
             return k
     raise ValueError(
-        f"unknown dataset {name!r}; valid choices: {', '.join([*config.DATASETS, *extra])}"
+        f"unknown dataset {name!r}; valid choices: "
+        f"{', '.join([*config.DATASETS, *config.EXTRA_DATASETS, *extra])}"
         " (add your own with `harnb data add FOLDER`)"
     )
 

@@ -42,7 +42,8 @@ class DatasetInfo:
     devices: tuple[str, ...]
     positions: tuple[str, ...]
     nominal_rate: float | dict[str, float]
-    paper_table1: Table1Row
+    #: The paper's Table I row; None for a dataset the paper did not use (HuGaDB).
+    paper_table1: Table1Row | None
     downloads: tuple[tuple[str, str], ...] = ()
     nested: tuple[str, ...] = ()
     extra_files: tuple[str, ...] = ()
@@ -291,5 +292,40 @@ REGISTRY: dict[str, DatasetInfo] = {
             ),
         ),
         nested=("PAMAP2_Dataset.zip",),
+    ),
+    "HuGaDB": DatasetInfo(
+        name="HuGaDB",
+        full_name="HuGaDB v1, Human Gait Database (six leg IMUs; the right thigh by default)",
+        citation=(
+            "R. Chereshnev, A. Kertész-Farkas. HuGaDB: Human Gait Database for Activity "
+            "Recognition from Wearable Inertial Sensor Networks. AIST 2017, LNCS 10716, "
+            "Springer 2018, pp. 131–141."
+        ),
+        url="https://github.com/romanchereshnev/HuGaDB",
+        terms=(
+            "No licence file; the authors ask for a citation of Chereshnev & Kertész-Farkas "
+            "2017."
+        ),
+        obtain=(
+            "from the authors' GitHub repository (HumanGaitDataBase.zip, stored with Git LFS) or "
+            "their Dropbox and Google Drive links; the loader also needs the repository's "
+            "README.md (its table of corrupted gyroscope files)"
+        ),
+        mirror_files=("hugadb-v1-subset.zip", "HumanGaitDataBase.zip", "HuGaDB.zip"),
+        devices=("HuGaDB leg IMU (int16, ±2 g, ±2000 °/s)",),
+        positions=(
+            "right thigh", "left thigh", "right shin", "left shin", "right foot", "left foot",
+        ),  # fmt: skip
+        nominal_rate=2_111_962 / 35_903,  # the authors' Table 1: samples / seconds, ~58.82 Hz
+        paper_table1=None,
+        known_archives={
+            "hugadb-v1-subset.zip": (
+                (56326362, "6f437736e56752a59a88e8166d32a1680d3c01149ab7d50c90015d64a24663dc"),
+            ),
+        },
+        notes=(
+            "Not in the paper. The mirror holds 9 of its 18 subjects (02, 03, 05, 08, 09, 10, "
+            "11, 12, 18), whole files; tables call it 'HuGaDB (9 subj.)'."
+        ),
     ),
 }

@@ -117,6 +117,8 @@ def _check_new_name(name: str) -> None:
         )
     if any(name.lower() == d.lower() for d in config.DATASETS):
         raise ValueError(f"{name!r} is one of the paper's datasets; choose another name")
+    if any(name.lower() == d.lower() for d in config.EXTRA_DATASETS):
+        raise ValueError(f"{name!r} is a dataset harnb reads already; choose another name")
 
 
 def add_folder(folder: str | os.PathLike[str], replace: bool = False) -> tuple[UserDataset, dict]:
