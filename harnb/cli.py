@@ -1,8 +1,9 @@
 """The ``harnb`` command line: fetch data, build the windows store, run the grid, build the book.
 
-Every command reports a data or argument problem (DatasetError, ValueError, a missing file) as
-one ``harnb <command>: error: ...`` line on stderr, with exit status 2 and no traceback;
-``harnb --debug ...`` shows the traceback instead.
+Every command reports a data or argument problem (a bad option, an unknown or unreleased
+model, DatasetError, ValueError, a missing file) as one ``harnb <command>: error: ...`` line on
+stderr, with exit status 2 and no traceback; names and numbers are checked before any data are
+read. ``harnb --debug ...`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from harnb.config import ARCHITECTURES
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
@@ -28,7 +33,10 @@ def _cmd_windows(args: argparse.Namespace) -> int:
 
     names = args.names or datasets.available()
     if not names:
-        print("no dataset is available: run `harnb data fetch` first", file=sys.stderr)
+        print(
+            "harnb data windows: error: no dataset is available: run `harnb data fetch` first",
+            file=sys.stderr,
+        )
         return 2
     store = preprocess.load_windows(names, progress=True)
     print(store.summary().to_string())
@@ -119,15 +127,38 @@ def _cmd_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_models(names: Sequence[str] | None) -> None:
+    """Refuse an unknown architecture before any data or Keras work."""
+    bad = [m for m in names or () if m not in ARCHITECTURES]
+    if bad:
+        raise ValueError(
+            f"unknown model {', '.join(map(repr, bad))}; valid choices: {', '.join(ARCHITECTURES)}"
+        )
+
+
+def _check_datasets(names: Sequence[str] | None) -> None:
+    """Refuse an unknown dataset name (the paper's six, or one added) before any data work."""
+    if names:
+        from harnb.data.datasets import check_name
+
+        for n in names:
+            check_name(n)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from harnb.study.grid import run_from_args
 
+    if not args.plan:
+        _check_models(args.model)
+        _check_datasets(args.target)
+        _check_datasets(args.datasets)
     return int(run_from_args(args) or 0)
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
     from harnb.study.artefacts import publish
 
+    _check_models([args.model])
     for path in publish(
         args.results, args.profile, args.model, tsne_seeds=args.tsne_seed,
         skip_missing=args.skip_missing,
@@ -147,8 +178,8 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ released models, export
 
-#: ``harnb.models.MODELS``, spelled out so that building the parser does not import Keras.
-MODEL_NAMES: tuple[str, ...] = ("ispl", "deepconvlstm", "hart", "mobilehart")
+#: ``harnb.models.MODELS`` (from the foundation, so that building the parser imports no Keras).
+MODEL_NAMES: tuple[str, ...] = ARCHITECTURES
 
 
 def _cmd_pretrain(args: argparse.Namespace) -> int:
@@ -159,6 +190,14 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.max_steps is not None and args.max_steps < 1:
+        raise ValueError(f"--max-steps must be >= 1, got {args.max_steps}")
+    from harnb.training.profiles import get_profile
+
+    get_profile(args.profile)
+    _check_datasets(args.datasets)
+    if args.out is not None and Path(args.out).is_file():
+        raise ValueError(f"--out {args.out} is a file; name a folder")
     from harnb.pretrained.release import card_summary, make_release
 
     for name in args.model:
@@ -171,6 +210,13 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
         )
         print(card_summary(card))
     return 0
+
+
+def _released() -> str:
+    """The released models (``harnb/pretrained/index.json``), for help texts."""
+    from harnb.pretrained import available
+
+    return ", ".join(available()) or "none"
 
 
 def add_pretrain_parser(sub: argparse._SubParsersAction) -> None:
@@ -188,8 +234,44 @@ def add_pretrain_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_pretrain)
 
 
+def _check_export(args: argparse.Namespace) -> None:
+    """Every ``harnb export`` argument, before a model is loaded or a file written."""
+    from harnb import pretrained
+    from harnb.pretrained import export
+
+    if args.check < 0:
+        raise ValueError(f"--check must be >= 0 windows, got {args.check}")
+    if args.check and args.latency_runs < 1:
+        raise ValueError(f"--latency-runs must be >= 1, got {args.latency_runs}")
+    if not args.tolerance > 0:
+        raise ValueError(f"--tolerance must be > 0, got {args.tolerance}")
+    if args.n_classes < 1:
+        raise ValueError(f"--n-classes must be >= 1, got {args.n_classes}")
+    src = args.source
+    if src in ARCHITECTURES:
+        pretrained.check_released(src)
+        stem: str | None = src
+    elif src.endswith(".keras") or src.endswith(".weights.h5"):
+        if src.endswith(".weights.h5") and not args.arch:
+            raise ValueError(
+                f"{src}: a weights file needs --arch (one of {', '.join(MODEL_NAMES)})"
+            )
+        if not Path(src).is_file():
+            raise ValueError(f"{src}: no such file")
+        stem = args.arch if src.endswith(".weights.h5") else None
+    else:
+        released = ", ".join(pretrained.available()) or "none"
+        raise ValueError(
+            f"{src!r} is neither a released model (released: {released}) nor a .keras or "
+            ".weights.h5 file"
+        )
+    out = args.out or f"{stem or 'model'}{export.SUFFIX[args.format]}"
+    export.check_request(args.format, out, args.batch, verify=args.check > 0)
+
+
 def _export_source(args: argparse.Namespace):
-    """The Keras model ``harnb export`` writes: a released name, a .keras or .weights.h5 file."""
+    """The Keras model ``harnb export`` writes: a released name, a .keras or .weights.h5 file
+    (already checked by :func:`_check_export`)."""
     from harnb import models, pretrained
 
     src = args.source
@@ -199,18 +281,9 @@ def _export_source(args: argparse.Namespace):
         import keras
 
         return keras.saving.load_model(src, compile=False), src
-    if src.endswith(".weights.h5"):
-        if not args.arch:
-            raise ValueError(
-                f"{src}: a weights file needs --arch (one of {', '.join(models.MODELS)})"
-            )
-        m = models.build(args.arch, n_classes=args.n_classes)
-        m.load_weights(src)
-        return m, src
-    raise ValueError(
-        f"{src!r} is neither a released model ({', '.join(models.MODELS)}) nor a .keras or "
-        ".weights.h5 file"
-    )
+    m = models.build(args.arch, n_classes=args.n_classes)
+    m.load_weights(src)
+    return m, src
 
 
 def _check_windows(n: int):
@@ -222,7 +295,7 @@ def _check_windows(n: int):
     names = []
     for name in datasets.available():  # extracted ones only: a check never fetches
         try:
-            datasets.locate(name)
+            datasets.locate(name, fetch=False)
             names.append(name)
         except datasets.DatasetMissing:
             pass
@@ -235,12 +308,12 @@ def _check_windows(n: int):
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from harnb.pretrained import export
 
+    _check_export(args)  # fails in milliseconds, before Keras, the model or any file
     model, what = _export_source(args)
     out = Path(args.out or f"{model.name}{export.SUFFIX[args.format]}")
+    export.check_request(args.format, out, args.batch, verify=args.check > 0)
     export.export_model(model, out, args.format, batch=args.batch)
     print(f"harnb export: {what} -> {out} ({out.stat().st_size / 1e6:.2f} MB)")
     card = getattr(model, "card", None)
@@ -248,7 +321,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         import json
 
         card_path = out.with_name(out.name + ".card.json")
-        card_path.write_text(json.dumps(dict(card), indent=1) + "\n")
+        export.write_atomic(card_path, (json.dumps(dict(card), indent=1) + "\n").encode())
         print(f"harnb export: model card -> {card_path}")
     if args.check == 0:
         return 0
@@ -274,7 +347,7 @@ def add_export_parser(sub: argparse._SubParsersAction) -> None:
 
     MODELS = MODEL_NAMES
     p = sub.add_parser("export", help="write a released or fine-tuned model for phones")
-    p.add_argument("source", help=f"a released model ({', '.join(MODELS)}), .keras or .weights.h5")
+    p.add_argument("source", help=f"a released model ({_released()}), a .keras or .weights.h5 file")
     p.add_argument("--format", required=True, choices=FORMATS)
     p.add_argument("--out", default=None, help="output file (default: <model>.<format>)")
     p.add_argument("--arch", choices=MODELS, default=None, help="architecture of a .weights.h5")
@@ -315,7 +388,11 @@ def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
         "finetune",
         help="fine-tune a released model on your labelled recordings, scored subject-wise",
     )
-    p.add_argument("--model", default="hart", help="released model name or fine-tuned folder")
+    p.add_argument(
+        "--model",
+        default="hart",
+        help=f"a released model ({_released()}) or a folder written by harnb finetune",
+    )
     p.add_argument("--data", required=True, help="a CSV dataset folder or a dataset name")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--labels-per-class", type=int, default=None, help="K windows (default 5)")
@@ -345,9 +422,17 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line (``harnb run: error: ...``) with the hint
+    where the usage is, instead of the usage block and then the error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (separate so tests and docs can inspect it)."""
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="harnb",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -433,16 +518,22 @@ def _command_name(args: argparse.Namespace) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``harnb`` script: errors a user can act on become one line, status 2."""
     from harnb.data.datasets.base import DatasetError
+    from harnb.pretrained import PretrainedError
+    from harnb.pretrained.export import ExportError
 
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help (0) or a usage error (2, one line already printed)
+        return e.code if isinstance(e.code, int) else 2
     try:
         return int(args.func(args) or 0)
-    except (DatasetError, ValueError, OSError) as e:
+    except (DatasetError, ValueError, OSError, PretrainedError, ExportError) as e:
         if args.debug:
             raise
         msg = str(e).strip() or type(e).__name__
         if isinstance(e, OSError) and e.filename and str(e.filename) not in msg:
             msg = f"{e.filename}: {msg}"
+        msg = " ".join(line.strip() for line in msg.splitlines() if line.strip())  # one line
         print(f"{_command_name(args)}: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

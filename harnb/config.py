@@ -2,7 +2,8 @@
 
 Paths come from environment variables so the same code runs in CI, on a laptop and on a GPU box:
 ``HARNB_DATA`` (default ``<repo>/data``) holds ``raw/``, ``processed/`` and ``runs/``;
-``HARNB_MIRROR`` names an offline mirror folder of the original dataset archives;
+``HARNB_MIRROR`` names an offline mirror folder of the original dataset archives (unset: the
+folder ``../shared/datasets`` beside the repository, where it exists; set but empty: no mirror);
 ``HARNB_STORES_ONLY=1`` uses the cached windows stores alone, where the raw data are absent
 (:mod:`harnb.data.storepack`).
 """
@@ -33,6 +34,10 @@ DATASETS: tuple[str, ...] = ("HHAR", "MobiAct", "MotionSense", "RealWorld", "UCI
 #: Public datasets harnb also reads, beyond the paper's: fetched, loaded and windowed like the
 #: six (and available to every chapter), but never in the paper's tables, which stay six.
 EXTRA_DATASETS: tuple[str, ...] = ("HuGaDB",)
+
+#: The four architectures (``harnb.models.MODELS``), here so that a command can check a model
+#: name before it imports Keras.
+ARCHITECTURES: tuple[str, ...] = ("ispl", "deepconvlstm", "hart", "mobilehart")
 
 #: Target sampling rate and window geometry of the paper (50 Hz, 128 samples, 50 % overlap).
 RATE_HZ = 50.0
@@ -65,7 +70,32 @@ def runs_dir() -> Path:
     return data_dir() / "runs"
 
 
+def default_mirror() -> Path:
+    """Where the mirror is looked for when ``HARNB_MIRROR`` is unset: ``../shared/datasets``
+    beside the repository (the layout of this project's machines, and what ``make`` uses)."""
+    return REPO_ROOT.parent / "shared" / "datasets"
+
+
 def mirror_dir() -> Path | None:
-    """The offline mirror named by ``HARNB_MIRROR``, or None when unset."""
+    """The offline mirror of original archives, or None when there is none.
+
+    ``HARNB_MIRROR`` when set (an empty value means no mirror); unset, :func:`default_mirror`
+    if that folder exists, so that ``harnb data fetch UCI`` works in a fresh shell as it does
+    under ``make`` and the tests.
+    """
     m = os.environ.get("HARNB_MIRROR")
-    return Path(m).expanduser().resolve() if m else None
+    if m is None:
+        d = default_mirror()
+        return d.resolve() if d.is_dir() else None
+    return Path(m).expanduser().resolve() if m.strip() else None
+
+
+def mirror_state() -> str:
+    """The mirror in words, for messages: the folder and where it came from, or why none."""
+    m = os.environ.get("HARNB_MIRROR")
+    if m is not None:
+        return f"HARNB_MIRROR={mirror_dir()}" if m.strip() else "HARNB_MIRROR is empty: no mirror"
+    d = mirror_dir()
+    if d is not None:
+        return f"HARNB_MIRROR unset, so its default {d}"
+    return f"HARNB_MIRROR unset, and its default {default_mirror().resolve()} does not exist"

@@ -11,10 +11,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def mirror_path() -> Path | None:
-    """The real mirror: ``HARNB_MIRROR`` if set, else ``../shared/datasets`` beside the repo."""
-    env = os.environ.get("HARNB_MIRROR")
-    p = Path(env) if env else REPO.parent / "shared" / "datasets"
-    return p.resolve() if p.is_dir() else None
+    """The real mirror: ``HARNB_MIRROR`` if set, else ``../shared/datasets`` beside the repo
+    (:func:`harnb.config.mirror_dir`, as the library finds it)."""
+    from harnb.config import mirror_dir
+
+    p = mirror_dir()
+    return p if p is not None and p.is_dir() else None
 
 
 @pytest.fixture(scope="session")
@@ -62,5 +64,5 @@ def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty data folder for one test, with no mirror (tests that need it set it)."""
     d = tmp_path / "data"
     monkeypatch.setenv("HARNB_DATA", str(d))
-    monkeypatch.delenv("HARNB_MIRROR", raising=False)
+    monkeypatch.setenv("HARNB_MIRROR", "")  # empty: no mirror (unset means the default one)
     return d

@@ -552,7 +552,7 @@ def test_registry_and_unknown_name() -> None:
 
 def test_missing_dataset_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HARNB_DATA", str(tmp_path))
-    monkeypatch.delenv("HARNB_MIRROR", raising=False)
+    monkeypatch.setenv("HARNB_MIRROR", "")  # empty: no mirror (unset means the default one)
     with pytest.raises(DatasetMissing) as e:
         D.load("PAMAP2")
     msg = str(e.value)
@@ -571,7 +571,7 @@ def test_half_extracted_folder_is_not_trusted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HARNB_DATA", str(tmp_path))
-    monkeypatch.delenv("HARNB_MIRROR", raising=False)
+    monkeypatch.setenv("HARNB_MIRROR", "")  # empty: no mirror (unset means the default one)
     root = tmp_path / "raw" / "MotionSense"
     p = write_motionsense(root, "std_6", 1, MS_EXCERPT)
     with pytest.raises(DatasetMissing, match="manifest"):

@@ -253,7 +253,7 @@ def _run_cli(*argv: str, env_data: Path) -> subprocess.CompletedProcess:
     import os
 
     env = {**os.environ, "HARNB_DATA": str(env_data)}
-    env.pop("HARNB_MIRROR", None)
+    env["HARNB_MIRROR"] = ""  # no mirror (unset would mean the default one)
     return subprocess.run(
         [sys.executable, "-m", "harnb.cli", *argv], capture_output=True, text=True, env=env
     )

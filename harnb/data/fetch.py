@@ -122,7 +122,7 @@ def _source(
                 info.name,
                 dest / info.name,
                 f"no archive ({', '.join(info.mirror_files)}) in the mirror "
-                f"({mirror or 'HARNB_MIRROR unset'}) and no public download URL: it is available "
+                f"({mirror or config.mirror_state()}) and no public download URL: it is available "
                 f"only {info.obtain}",
             )
         )
@@ -356,7 +356,7 @@ def fetch_cli(argv: list[str]) -> int:
     """``harnb data fetch [NAMES] [--mirror DIR] [--dest DIR] [--force] [--quiet]``.
 
     Exit status 2 if a named dataset cannot be had or any archive is corrupt (one
-    ``harnb data fetch: error:`` line each, then how to obtain it); without names, datasets that
+    ``harnb data fetch: error:`` line each, saying how to obtain it); without names, datasets that
     are neither in the mirror nor downloadable are reported and skipped.
     """
     ap = argparse.ArgumentParser(
@@ -384,8 +384,9 @@ def fetch_cli(argv: list[str]) -> int:
             print(f"{check_name(n)}: {p[check_name(n)]}")
         except DatasetMissing as e:
             # without names, "fetch what can be had": unobtainable datasets are not an error
-            if a.names:
-                print(f"harnb data fetch: error: {e}", file=sys.stderr)
+            if a.names:  # one line, as every command's error (its instructions joined)
+                msg = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
+                print(f"harnb data fetch: error: {msg}", file=sys.stderr)
                 rc = 2
             else:
                 print(f"{n}: skipped\n{e}", file=sys.stderr)

@@ -11,11 +11,13 @@ from collections.abc import Callable
 
 import keras
 
+from harnb.config import ARCHITECTURES
 from harnb.models import deepconvlstm, hart, ispl, mobilehart
 from harnb.models.common import check_n_classes, seeded
 
-#: Architecture names, in the order of the paper's tables.
-MODELS: tuple[str, ...] = ("ispl", "deepconvlstm", "hart", "mobilehart")
+#: Architecture names, in the order of the paper's tables (defined in the foundation, so that
+#: commands check a name without importing Keras).
+MODELS: tuple[str, ...] = ARCHITECTURES
 #: Fine-tuning strategies (paper §IV): random init, pre-trained frozen / unfrozen, as is.
 STRATEGIES: tuple[str, ...] = ("Rd", "P_F", "P_U", "P_0")
 

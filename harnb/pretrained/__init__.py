@@ -16,7 +16,7 @@ this package folder:
 * ``index.json`` — the SHA-256 of every file, which :func:`load` checks before trusting them.
 
 A model that is not committed here can be produced with ``harnb pretrain --release --model
-NAME`` (it lands here and in the index); the README says what each one costs.
+NAME`` (it lands here and in the index); ``book/usage.md`` says what each one costs.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ __all__ = [
     "RELEASE_DIR",
     "available",
     "card",
+    "check_released",
     "fit_stats",
     "load",
     "normalise",
@@ -82,20 +83,28 @@ def available(folder: str | os.PathLike[str] | None = None) -> list[str]:
 
 
 def _entry(model: str, folder: str | os.PathLike[str] | None) -> dict[str, Any]:
-    from harnb.models import MODELS
+    from harnb.config import ARCHITECTURES  # not harnb.models: checking a name needs no Keras
 
-    if model not in MODELS:
-        raise ValueError(f"unknown model {model!r}; valid choices: {', '.join(MODELS)}")
+    if model not in ARCHITECTURES:
+        raise ValueError(f"unknown model {model!r}; valid choices: {', '.join(ARCHITECTURES)}")
     d = _dir(folder)
     entry = read_index(folder).get(model)
     if entry is None or not (d / entry["weights"]).exists():
         have = available(folder)
         raise PretrainedError(
             f"no released {model!r} model in {d} (released here: {', '.join(have) or 'none'}). "
-            f"Produce it with `harnb pretrain --release --model {model}` (see the README, "
+            f"Produce it with `harnb pretrain --release --model {model}` (see book/usage.md, "
             "'Pre-trained models'), which writes it into this folder and its index."
         )
     return entry
+
+
+def check_released(model: str, folder: str | os.PathLike[str] | None = None) -> str:
+    """``model`` if it is released here, else ValueError (not an architecture) or
+    :class:`PretrainedError` (not released, with how to produce it). Reads the index only, so
+    a command refuses a bad name in milliseconds, before any data or Keras work."""
+    _entry(model, folder)
+    return model
 
 
 def _verified(path: Path, expected: str) -> Path:

@@ -44,6 +44,38 @@ def _check_format(fmt: str) -> str:
     return fmt
 
 
+def _check_batch(batch: int | None) -> int | None:
+    """TFLite's fixed batch: None (dynamic) or a positive size. A batch of 0 converts into a
+    file that runs nothing, so it is refused before anything is written."""
+    if batch is not None and (isinstance(batch, bool) or int(batch) != batch or batch < 1):
+        raise ValueError(f"--batch must be a positive number of windows, got {batch}")
+    return batch
+
+
+def check_request(
+    fmt: str, path: str | os.PathLike[str], batch: int | None = 1, verify: bool = False
+) -> Path:
+    """Refuse an export that cannot succeed before a model is loaded or a file written: the
+    format, the batch, an output path that is a folder, a missing ``export`` extra (with
+    ``verify``, also the mobile runtime that :func:`compare` runs the file in)."""
+    import importlib.util
+
+    _check_format(fmt)
+    _check_batch(batch)
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"--out {path} is a folder; name the {SUFFIX[fmt]} file to write")
+    need = {"tflite": ("tensorflow",), "onnx": ("tensorflow", "tf2onnx", "onnx")}[fmt]
+    if verify:
+        need += {"tflite": ("ai_edge_litert",), "onnx": ("onnxruntime",)}[fmt]
+    for module in need:
+        if importlib.util.find_spec(module) is None:
+            raise ExportError(
+                f'{fmt} export needs the Python package {module!r}: pip install "harnb[export]"'
+            )
+    return path
+
+
 def _need(module: str, fmt: str) -> Any:
     import importlib
 
@@ -89,6 +121,8 @@ def export_tflite(model: keras.Model, path: str | os.PathLike[str], batch: int |
     which DeepConvLSTM's LSTM cannot take)."""
     import keras
 
+    _check_batch(batch)
+
     tf = _need_tensorflow("tflite")
     path = Path(path)
     b = None if batch is None else int(batch)
@@ -104,7 +138,7 @@ def export_tflite(model: keras.Model, path: str | os.PathLike[str], batch: int |
             data = conv.convert()
         except Exception as e:  # the converter raises ConverterError with MLIR diagnostics
             raise _failed("tflite", model, e) from e
-    _write(path, data)
+    write_atomic(path, data)
     return path
 
 
@@ -119,18 +153,28 @@ def export_onnx(model: keras.Model, path: str | os.PathLike[str], opset: int | N
     kwargs = {} if opset is None else {"opset_version": int(opset)}
     try:
         model.export(str(tmp), format="onnx", verbose=False, input_signature=spec, **kwargs)
-    except Exception as e:
+    except BaseException as e:
         tmp.unlink(missing_ok=True)
+        if not isinstance(e, Exception):  # KeyboardInterrupt: no partial file, no rewording
+            raise
         raise _failed("onnx", model, e) from e
     os.replace(tmp, path)
     return path
 
 
-def _write(path: Path, data: bytes) -> None:
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` under a temporary name beside ``path``, then rename: a failed or
+    interrupted write never leaves a partial file under the name the user asked for."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp{os.getpid()}-{path.name}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def export_model(
@@ -138,6 +182,7 @@ def export_model(
 ) -> Path:
     """Write ``model`` to ``path`` in format ``fmt`` (``tflite`` or ``onnx``)."""
     _check_format(fmt)
+    _check_batch(batch)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     if fmt == "tflite":
         return export_tflite(model, path, batch=batch)

@@ -228,6 +228,58 @@ def normalise_user(data: UserData, train_subjects: list[str]) -> tuple[np.ndarra
     return pretrained.normalise(data.store.X, stats), stats
 
 
+def check_finetuned_dir(path: str | os.PathLike[str]) -> Path:
+    """The folder of a model :func:`save_finetuned` wrote (its ``model.keras`` or the folder),
+    else DatasetError naming what is missing. Looks at files only (no Keras)."""
+    d = Path(path).expanduser()
+    if d.name == MODEL_FILE and d.is_file():
+        d = d.parent
+    for f in (d / MODEL_FILE, d / CARD):
+        if not f.is_file():
+            raise DatasetError(
+                f"{d}: no {f.name}; a fine-tuned model folder holds {MODEL_FILE} and {CARD} "
+                "(written by harnb finetune --out)"
+            )
+    return d
+
+
+def check_base_model(model: str | os.PathLike[str]) -> str:
+    """Refuse a model ``base_model`` cannot load, before any windowing or Keras import: a
+    released name must be in ``harnb/pretrained/index.json`` (an architecture that is not
+    released there names the command that produces it), anything else must be a fine-tuned
+    model folder. Returns ``"released"`` or ``"folder"``."""
+    from harnb import pretrained
+    from harnb.config import ARCHITECTURES
+
+    if str(model) in ARCHITECTURES:
+        pretrained.check_released(str(model))
+        return "released"
+    p = Path(model).expanduser()
+    if p.exists():
+        check_finetuned_dir(p)
+        return "folder"
+    have = ", ".join(pretrained.available()) or "none"
+    raise ValueError(
+        f"--model {model!r}: neither a released model (released: {have}) nor a fine-tuned "
+        "model folder / .keras file"
+    )
+
+
+def check_request(
+    labels_per_class: int | None, ratio: float | None, strategy: str, profile: str
+) -> None:
+    """Refuse bad fine-tuning arguments before the data are read (ValueError)."""
+    from harnb.training.profiles import get_profile
+
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if labels_per_class is not None and ratio is None and labels_per_class < 1:
+        raise ValueError(f"labels per class must be >= 1, got {labels_per_class}")
+    if ratio is not None and not 0 < ratio <= 100:
+        raise ValueError(f"ratio must be a percentage in (0, 100], got {ratio}")
+    get_profile(profile)
+
+
 def base_model(model: str | os.PathLike[str]) -> tuple[keras.Model, dict]:
     """The model to start from: a released one by name (with its card) or a ``.keras`` file."""
     from harnb import models, pretrained
@@ -444,6 +496,8 @@ def run(
 
     if ratio is not None:
         labels_per_class = None
+    check_base_model(model)  # a bad name fails now, not after the windowing
+    check_request(labels_per_class, ratio, strategy, profile)
     say(f"windowing {data if not isinstance(data, UserData) else data.name}")
     ud = data if isinstance(data, UserData) else load_user_windows(data, progress=progress)
     if len(ud.store) == 0:
@@ -531,16 +585,12 @@ def save_finetuned(model: keras.Model, card: dict[str, Any], out: str | os.PathL
 
 def load_finetuned(path: str | os.PathLike[str]) -> tuple[keras.Model, dict[str, Any]]:
     """A model saved by :func:`save_finetuned` (its folder) with its card."""
+    d = check_finetuned_dir(path)  # before Keras is imported: a wrong path fails at once
     import keras
 
     import harnb.models  # noqa: F401  (registers the custom layers)
 
-    d = Path(path).expanduser()
     mfile, cfile = d / MODEL_FILE, d / CARD
-    for f in (mfile, cfile):
-        if not f.is_file():
-            raise DatasetError(f"{d}: no {f.name}; a fine-tuned model folder holds "
-                               f"{MODEL_FILE} and {CARD} (written by harnb finetune --out)")  # fmt: skip
     card = json.loads(cfile.read_text())
     return keras.saving.load_model(mfile, compile=False), card
 
@@ -565,6 +615,9 @@ def predict_folder(
     card (the training subjects'); returns ``recording, start_s, class`` (one row per window,
     start in seconds after the recording's first sample).
     """
+    check_finetuned_dir(model_dir)  # before Keras and the data: a wrong folder fails at once
+    if not Path(data).expanduser().is_dir():
+        raise DatasetError(f"{data}: no such folder (prediction reads a CSV dataset folder)")
     from harnb.training import train
 
     model, card = load_finetuned(model_dir)

@@ -295,7 +295,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
         help="run one part of the profile's sized plan (its model, protocols, ratios and seeds; "
         "results in <runs>/results/<profile>_<model>.csv); --plan lists them",
     )
-    a("--plan", action="store_true", help="print the sized plan (parts, hours) and exit")
+    a("--plan", action="store_true", help="print the sized plan (parts, estimated hours), exit")
     a("--no-retry-errors", action="store_true", help="skip cells that failed before")
     a(
         "--replace-stale",
@@ -375,9 +375,9 @@ def run_from_args(args: argparse.Namespace) -> int:
 
             load_config(args.cluster_config)
         if args.plan:
-            from harnb.training.profiles import plan_table
+            from harnb.training.profiles import plan_text
 
-            print(plan_table().to_string(index=False, na_rep=""))
+            print(plan_text())
             return 0
         if args.part:
             apply_part(args, prof)

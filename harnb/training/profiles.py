@@ -314,6 +314,29 @@ def plan_table(plan: tuple[Part, ...] = CPU_PLAN, n_targets: int = 3):
     return pd.concat([df, pd.DataFrame([total])], ignore_index=True)
 
 
+#: What :func:`plan_text` says the estimate leaves out (the committed parts took about 2.7
+#: times it in lane hours: book/reproducibility.md, "The cpu plan").
+PLAN_ESTIMATE_NOTE = (
+    "estimated hours: an estimate, not a measurement. HART's seconds per pre-training and per "
+    "ratio were measured in the grid's loop on a quiet 2-core machine (CPU_SIZING); the other "
+    "models' are HART's divided by their bare training-step rate relative to HART. So it leaves "
+    "out what those rates miss (the other models' validation passes, every 20 fine-tuning "
+    "steps, and the precise-BatchNorm passes of ISPL and MobileHART), start-up and windowing, "
+    "and two lanes sharing the cores (each part is estimated alone). The committed parts took "
+    "about three times it in lane hours (book/reproducibility.md)."
+)
+
+
+def plan_text(plan: tuple[Part, ...] = CPU_PLAN, n_targets: int = 3) -> str:
+    """What ``harnb run --plan`` prints: :func:`plan_table` with its hours labelled as the
+    estimate they are, and a note on what the estimate does not count."""
+    import textwrap
+
+    t = plan_table(plan, n_targets).rename(columns={"hours": "estimated hours"})
+    note = textwrap.fill(PLAN_ESTIMATE_NOTE, width=100)
+    return f"{t.to_string(index=False, na_rep='')}\n\n{note}"
+
+
 #: The mirror's datasets of the paper's six, which every committed ``cpu`` run used; an extra
 #: dataset (HuGaDB) joins a run only when named (``--datasets``), so it never changes the data,
 #: and so the configuration, of the committed runs.

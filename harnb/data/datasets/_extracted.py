@@ -91,7 +91,6 @@ def content_hash(files: dict[str, dict]) -> str:
 def missing_message(name: str, folder: Path, why: str) -> str:
     """What is missing, where to get it, where to put it: the text of every DatasetMissing."""
     info = REGISTRY[name]
-    mirror = config.mirror_dir()
     archives = " or ".join(repr(f) for f in info.mirror_files)
     lines = [
         f"{name} ({info.full_name}) is not available: {why}.",
@@ -99,7 +98,7 @@ def missing_message(name: str, folder: Path, why: str) -> str:
         + (f": {info.url}" if info.url else " (there is no public download URL)")
         + ".",
         f"  Then either put the archive ({archives}) in a mirror folder named by HARNB_MIRROR"
-        f" (now {str(mirror) if mirror else 'unset'}) and run `harnb data fetch {name}`,",
+        f" (now: {config.mirror_state()}) and run `harnb data fetch {name}`,",
         f"  or run `harnb data fetch {name}` online to download it into {folder}.",
         f"  Terms: {info.terms}",
     ]
