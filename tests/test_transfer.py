@@ -215,3 +215,29 @@ def test_a_nine_subject_target_gets_its_own_split_per_seed(real_store) -> None:
     assert len(set(tests)) >= 2, tests
     again = lodo_split(real_store, "MobiAct", "paper", seed=1)
     assert tuple(sorted(set(real_store.subject[again.target_test]))) == tests[1]
+
+
+def test_arm_study_pairs_arms_on_the_same_draws(env, tmp_path) -> None:  # noqa: F811
+    from harnb.study.arms import ArmStudy, arm_of
+
+    prof, store, _ = env
+    kw = dict(targets=["A", "B"], strategies=["Rd", "P_U", "FE-RF"], ratios=[70], seeds=[0, 1])
+    small_grid(prof, store, tmp_path / "ci_tiny_none.csv", **kw)
+    small_grid(profiles.with_arm(prof, "rotate3d"), store, tmp_path / "ci_tiny_rotate3d.csv", **kw)
+    assert arm_of(tmp_path / "ci_tiny_align+heading.csv") == ("ci", "tiny", "align+heading")
+    s = ArmStudy(str(tmp_path / "ci_tiny_*.csv"), n_boot=200)
+    assert s.arms == ["none", "rotate3d"]
+    assert s.common_groups("tiny") == [("A", 0), ("A", 1), ("B", 0), ("B", 1)]
+    sc = s.scores("tiny")
+    assert set(sc["arm"]) == {"none", "rotate3d"} and "AVG" in set(sc["target"])
+    d = s.versus_none("tiny")
+    assert set(d["arm"]) == {"rotate3d"} and set(d["strategy"]) == {"Rd", "P_U", "FE-RF"}
+    # the baseline does not depend on the arm's rotations (same SI windows): difference 0
+    fe = d[(d["strategy"] == "FE-RF") & (d["target"] == "AVG")].iloc[0]
+    assert fe["diff"] == fe["lo"] == fe["hi"] == 0
+    pc = s.per_class("tiny")
+    assert set(pc["group"]) <= {"posture", "locomotion"} and pc["f1"].between(0, 1).all()
+    arm, ranking = s.choose("tiny", ratio=70)
+    assert arm in {"none", "rotate3d"} and len(ranking) == 2
+    vb = s.versus_baseline("tiny")
+    assert set(vb["strategy"]) == {"Rd", "P_U"}

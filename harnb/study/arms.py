@@ -1,0 +1,168 @@
+"""The orientation study's results: one results file per arm, compared pairwise with "none".
+
+Each arm (:data:`harnb.training.profiles.STUDY_ARMS`) runs into its own file,
+``<dir>/<profile>_<model>_<arm>.csv`` (one configuration each). To pair arms, their confusion
+rows are bootstrapped together with the strategy renamed ``<arm>|<strategy>``: the subject
+split does not depend on the arm, so every arm of one (target, model, seed) gets the same
+subject and seed draws (:class:`harnb.study.intervals.Bootstrap`), and an arm − none
+difference is computed replicate by replicate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harnb.config import CLASS_INDEX
+from harnb.study import intervals
+from harnb.study.results import (
+    confusion_matrix_of,
+    confusion_path,
+    find_files,
+    read_confusion,
+    read_results,
+)
+
+#: Classes whose label is the device's posture (gravity's direction is the label).
+POSTURE: tuple[str, ...] = ("Sitting", "Standing", "Lying")
+_NAME = re.compile(r"^(?P<profile>[a-z]+)_(?P<model>[a-z]+)_(?P<arm>.+)$")
+
+
+def arm_of(path: str | Path) -> tuple[str, str, str]:
+    """(profile, model, arm) of a results file named ``<profile>_<model>_<arm>.csv``."""
+    m = _NAME.match(Path(path).stem)
+    if not m:
+        raise ValueError(f"{Path(path).name}: not named <profile>_<model>_<arm>.csv")
+    return m["profile"], m["model"], m["arm"]
+
+
+class ArmStudy:
+    """Every arm's results and confusion counts, bootstrapped together (paired)."""
+
+    def __init__(self, pattern: str = "data/results/orientation/cpu_*.csv", n_boot: int = 2000):
+        self.files = [p for p in find_files(pattern) if not p.name.endswith(".confusion.csv")]
+        res, conf = [], []
+        for f in self.files:
+            _, _, arm = arm_of(f)
+            r = read_results(f)
+            c = read_confusion(confusion_path(f))
+            if r.empty or c.empty:
+                continue
+            ok = r[(r["metric"] == "macro_f1") & (r["status"] == "ok")]
+            keep = set(zip(ok["strategy"], ok["target"], ok["ratio"], ok["seed"], ok["config"],
+                           strict=True))  # fmt: skip
+            c = c[[k in keep for k in zip(c["strategy"], c["target"], c["ratio"], c["seed"],
+                                          c["config"], strict=True)]]  # fmt: skip
+            res.append(r.assign(arm=arm))
+            conf.append(c.assign(arm=arm, strategy=arm + "|" + c["strategy"]))
+        self.results = pd.concat(res, ignore_index=True) if res else pd.DataFrame()
+        self.confusion = pd.concat(conf, ignore_index=True) if conf else pd.DataFrame()
+        self.boot = intervals.Bootstrap(self.confusion, n_boot=n_boot)
+
+    @property
+    def empty(self) -> bool:
+        return self.confusion.empty
+
+    @property
+    def arms(self) -> list[str]:
+        from harnb.training.profiles import STUDY_ARMS
+
+        have = set(self.confusion["arm"]) if not self.empty else set()
+        return [a for a in STUDY_ARMS if a in have] + sorted(have - set(STUDY_ARMS))
+
+    def _cells(self, model: str, protocol: str = "paper") -> list[tuple]:
+        return [c for c in self.boot.cells() if c[0] == protocol and c[2] == model]
+
+    def common_groups(self, model: str) -> list[tuple[str, int]]:
+        """(target, seed) groups that every arm has finished (their macro-F1 rows)."""
+        d = self.results[(self.results["model"] == model) & (self.results["metric"] == "macro_f1")]
+        d = d[d["status"] == "ok"]
+        per_arm = [set(zip(g["target"], g["seed"], strict=True)) for _, g in d.groupby("arm")]
+        return sorted(set.intersection(*per_arm)) if per_arm else []
+
+    def scores(self, model: str, protocol: str = "paper") -> pd.DataFrame:
+        """Tidy (arm, strategy, target incl. AVG, ratio, mean, lo, hi, seeds) macro-F1."""
+        t = intervals.cell_intervals(self.boot, model, protocol)
+        if t.empty:
+            return t
+        parts = t["strategy"].str.split("|", n=1, expand=True)
+        return t.assign(arm=parts[0], strategy=parts[1])
+
+    def versus_none(self, model: str, protocol: str = "paper", base: str = "none") -> pd.DataFrame:
+        """arm − ``base`` per strategy, target (and AVG) and ratio, paired within seeds."""
+        pairs = []
+        for c in self._cells(model, protocol):
+            p, t, m, key, r = c
+            arm, st = key.split("|", 1)
+            b = (p, t, m, f"{base}|{st}", r)
+            if arm != base and self.boot.seeds(b):
+                pairs.append((c, b, {"target": t, "ratio": r, "arm": arm, "strategy": st}))
+        return intervals.paired_differences(self.boot, pairs)
+
+    def versus_baseline(self, model: str, protocol: str = "paper", baseline: str = "FE-RF"):
+        """Each deep strategy − the classical baseline on the same labelled windows, per arm."""
+        pairs = []
+        for c in self._cells(model, protocol):
+            p, t, m, key, r = c
+            arm, st = key.split("|", 1)
+            b = (p, t, m, f"{arm}|{baseline}", r)
+            if st in ("Rd", "P_F", "P_F-tBN", "P_U") and self.boot.seeds(b):
+                pairs.append((c, b, {"target": t, "ratio": r, "arm": arm, "strategy": st}))
+        return intervals.paired_differences(self.boot, pairs)
+
+    def per_class(self, model: str, protocol: str = "paper") -> pd.DataFrame:
+        """F1 (× 1) per arm, strategy, ratio and class, from the confusion counts summed over
+        targets, seeds and test subjects; ``group`` is posture or locomotion."""
+        from harnb.config import CLASSES
+
+        d = self.confusion[(self.confusion["model"] == model)]
+        d = d[d["protocol"] == protocol]
+        rows = []
+        for (key, r), g in d.groupby(["strategy", "ratio"]):
+            arm, st = key.split("|", 1)
+            tp, sup, pred = np.zeros(len(CLASSES)), np.zeros(len(CLASSES)), np.zeros(len(CLASSES))
+            for row in g.itertuples():
+                cls, m = confusion_matrix_of(row)
+                tp[cls] += m[np.arange(len(cls)), cls]
+                sup[cls] += m.sum(1)
+                pred += m.sum(0)  # predictions of every class, over the rows' true classes
+            for i, name in enumerate(CLASSES):
+                if sup[i] == 0:
+                    continue
+                f1 = 2 * tp[i] / (sup[i] + pred[i]) if sup[i] + pred[i] else 0.0
+                rows.append({"arm": arm, "strategy": st, "ratio": int(r), "class": name,
+                             "group": "posture" if name in POSTURE else "locomotion",
+                             "f1": f1, "support": int(sup[i])})  # fmt: skip
+        return pd.DataFrame(rows)
+
+    def choose(
+        self, model: str, strategy: str = "P_U", ratio: int = 1, base: str = "none"
+    ) -> tuple[str, pd.DataFrame]:
+        """The criterion fixed before the runs: the arm with the highest mean ``strategy``
+        macro-F1 at ``ratio`` % over targets and seeds; it replaces ``base`` only if its paired
+        difference's 95 % interval excludes 0. Returns (arm, the ranking)."""
+        s = self.scores(model)
+        s = s[(s["target"] == "AVG") & (s["strategy"] == strategy) & (s["ratio"] == ratio)]
+        if s.empty:
+            return base, s
+        s = s.sort_values("mean", ascending=False)
+        best = str(s.iloc[0]["arm"])
+        d = self.versus_none(model, base=base)
+        d = d[(d["target"] == "AVG") & (d["strategy"] == strategy) & (d["ratio"] == ratio)]
+        d = d[d["arm"] == best]
+        chosen = best if best != base and len(d) and float(d.iloc[0]["lo"]) > 0 else base
+        return chosen, s
+
+
+def class_index(name: str) -> int:
+    """Index of a class of the union (for tests and pages)."""
+    return CLASS_INDEX[name]
+
+
+def arms_of(files: Sequence[Path]) -> list[str]:
+    """Arm names of some results files, in file order."""
+    return [arm_of(f)[2] for f in files]
