@@ -29,6 +29,7 @@ CHAPTERS: tuple[str, ...] = (
     "05_lodo",
     "06_tsne",
     "07_your_data",
+    "08_orientation",
 )
 
 

@@ -79,6 +79,8 @@ class ArmStudy:
 
     def common_groups(self, model: str) -> list[tuple[str, int]]:
         """(target, seed) groups that every arm has finished (their macro-F1 rows)."""
+        if self.results.empty:
+            return []
         d = self.results[(self.results["model"] == model) & (self.results["metric"] == "macro_f1")]
         d = d[d["status"] == "ok"]
         per_arm = [set(zip(g["target"], g["seed"], strict=True)) for _, g in d.groupby("arm")]
