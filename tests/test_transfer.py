@@ -129,7 +129,7 @@ def test_precise_bn_sees_a_shuffled_sample() -> None:
 
 
 def test_strategies_of_the_grid() -> None:
-    assert {"FE-RF", "FE-LR", "P_F-tBN"} <= set(GRID_STRATEGIES)
+    assert {"FE-RF", "FE-LR", "P_F-tBN", "P_F-LP"} <= set(GRID_STRATEGIES)
     assert BASELINE_STRATEGIES == {"FE-RF": "rf", "FE-LR": "lr"}
 
 
@@ -144,8 +144,11 @@ def _metric(df, name):
 
 def test_baseline_reads_exactly_the_deep_strategies_labels(env) -> None:  # noqa: F811
     prof, store, out = env
-    df = small_grid(prof, store, out, strategies=["Rd", "P_U", "FE-RF", "FE-LR"], ratios=[70])
-    assert len(_f1(df)) == 4
+    df = small_grid(
+        prof, store, out, strategies=["Rd", "P_U", "P_F-LP", "FE-RF", "FE-LR"], ratios=[70]
+    )
+    assert len(_f1(df)) == 5
+    assert _metric(df, "n_train")[("P_F-LP", 70)] == _metric(df, "n_train")[("Rd", 70)]
     n = _metric(df, "n_train")
     assert n[("FE-RF", 70)] == n[("FE-LR", 70)] == n[("Rd", 70)] == n[("P_U", 70)] > 0
     assert _metric(df, "n_val")[("FE-RF", 70)] == 0  # the baseline chooses no checkpoint

@@ -74,6 +74,19 @@ def run_cell(
     n_train, n_val, res = 0, 0, None
     if strategy == "P_0":
         pred = train.predict_labels(pretrained, fold.X[te], profile.eval_batch)
+    elif strategy == "P_F-LP":  # a linear probe: logistic regression on the frozen features
+        from harnb.training import baseline
+
+        if features is None:
+            raise ValueError("P_F-LP needs the frozen extractor's features (FeatureCache)")
+        sub = sp.subset(ratio)
+        probe = baseline.make_baseline("lr", seed)
+        ys = fold.y[sub].astype(np.int64)
+        if len(np.unique(ys)) < 2:
+            pred = np.full(len(te), ys[0], dtype=np.int64)
+        else:
+            pred = probe.fit(features.rows(sub), ys).predict(features.rows(te))
+        n_train = len(sub)
     elif strategy in BASELINE_STRATEGIES:  # every labelled window the deep strategies read
         from harnb.training import baseline
 
@@ -127,8 +140,15 @@ Cell = tuple[str, str, str, str, int, int]
 #: The classical baselines (:mod:`harnb.training.baseline`): strategy -> classifier.
 BASELINE_STRATEGIES: dict[str, str] = {"FE-RF": "rf", "FE-LR": "lr"}
 #: Every strategy a grid cell can have: the paper's (:data:`harnb.training.train.STRATEGIES`),
-#: P_F on the target's BatchNorm statistics, and the baselines on the same labelled windows.
-GRID_STRATEGIES: tuple[str, ...] = (*train.STRATEGIES, "P_F-tBN", *BASELINE_STRATEGIES)
+#: P_F on the target's BatchNorm statistics, a linear probe on P_F's frozen features (no early
+#: stopping: it separates the features from P_F's head training), and the baselines on the
+#: same labelled windows.
+GRID_STRATEGIES: tuple[str, ...] = (
+    *train.STRATEGIES,
+    "P_F-tBN",
+    "P_F-LP",
+    *BASELINE_STRATEGIES,
+)
 
 
 def pretrain_seed(cell: Cell, profile: Profile) -> int:
@@ -250,8 +270,8 @@ class CellRunner:
             fold = self.fold(p, s)
             # the baselines need no pre-trained model: a failed pre-training does not stop them
             pre = None if st in BASELINE_STRATEGIES else self.pretrained(fold, say)
-            fkey = (p, st)
-            if st in ("P_F", "P_F-tBN") and fkey not in self.feats:
+            fkey = (p, "P_F" if st == "P_F-LP" else st)  # the probe reads P_F's features
+            if st in ("P_F", "P_F-tBN", "P_F-LP") and fkey not in self.feats:
                 say(f"frozen features of {t} ({p}{', target BN' if st != 'P_F' else ''})")
                 self.feats[fkey] = FeatureCache.compute(
                     pre, fold, prof.eval_batch,
