@@ -36,14 +36,24 @@ def _cmd_windows(args: argparse.Namespace) -> int:
 
 
 def _cmd_add(args: argparse.Namespace) -> int:
-    from harnb.data import datasets
+    from harnb.data import datasets, preprocess
 
-    s = datasets.add_folder(args.folder, replace=args.replace)
+    s = datasets.add_folder(
+        args.folder,
+        replace=args.replace,
+        allow=args.allow,
+        windows=preprocess.windows_from_recordings,  # registered only if it yields windows
+    )
     counts = ", ".join(f"{k} {v}" for k, v in sorted(s["labelled_samples"].items()))
     print(
         f"{s['name']}: added from {s['folder']}: {s['subjects']} subjects, "
-        f"{s['recordings']} recordings, {s['samples']} samples (labelled: {counts})"
+        f"{s['recordings']} recordings, {s['samples']} samples (labelled: {counts}), "
+        f"{s['windows']} windows"
     )
+    for note in s["notes"]:
+        print(f"harnb data add: note: {note}", file=sys.stderr)
+    if s["allow"]:
+        print(f"{s['name']}: checks turned off: {', '.join(s['allow'])}", file=sys.stderr)
     if s["own_classes"]:
         print(
             f"{s['name']} has its own classes: usable alone (fine-tuning), not in LODO",
@@ -145,6 +155,9 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ released models, export
 
+#: ``harnb.data.datasets.csvfolder.CHECKS``, spelled out so that building the parser does not
+#: import pandas: the plausibility checks ``harnb data add --allow`` turns off.
+ALLOW_CHECKS: tuple[str, ...] = ("acc-range", "gyro-range", "gravity", "gyro-body", "flat", "rate")
 #: ``harnb.models.MODELS``, spelled out so that building the parser does not import Keras.
 MODEL_NAMES: tuple[str, ...] = ("ispl", "deepconvlstm", "hart", "mobilehart")
 
@@ -368,6 +381,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a.add_argument("folder", help="the dataset folder (or its harnb-dataset.json)")
     a.add_argument("--replace", action="store_true", help="point an added name at this folder")
+    a.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        choices=ALLOW_CHECKS,
+        metavar="CHECK",
+        help="turn off one plausibility check when the values are real (repeatable): "
+        f"{', '.join(ALLOW_CHECKS)} (book/your_data_format.md)",
+    )
     a.set_defaults(func=_cmd_add)
     rm = dsub.add_parser("remove", help="forget an added dataset (its files are kept)")
     rm.add_argument("name")
