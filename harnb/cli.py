@@ -200,16 +200,19 @@ def add_pretrain_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _export_source(args: argparse.Namespace):
-    """The Keras model ``harnb export`` writes: a released name, a .keras or .weights.h5 file."""
+    """The Keras model ``harnb export`` writes: a released name, a .keras or .weights.h5 file,
+    or a folder written by ``harnb finetune``."""
+    from pathlib import Path
+
     from harnb import models, pretrained
 
     src = args.source
     if src in models.MODELS:
         return pretrained.load(src), f"released {src}"
-    if src.endswith(".keras"):
-        import keras
+    if src.endswith(".keras") or (Path(src) / "model.keras").is_file():
+        from harnb.pretrained.export import load_keras
 
-        return keras.saving.load_model(src, compile=False), src
+        return load_keras(src), src  # a fine-tuned model's card.json comes along as .card
     if src.endswith(".weights.h5"):
         if not args.arch:
             raise ValueError(
@@ -254,13 +257,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.out or f"{model.name}{export.SUFFIX[args.format]}")
     export.export_model(model, out, args.format, batch=args.batch)
     print(f"harnb export: {what} -> {out} ({out.stat().st_size / 1e6:.2f} MB)")
-    card = getattr(model, "card", None)
-    if card is not None:  # a released model's card travels with its export
-        import json
-
-        card_path = out.with_name(out.name + ".card.json")
-        card_path.write_text(json.dumps(dict(card), indent=1) + "\n")
-        print(f"harnb export: model card -> {card_path}")
+    if getattr(model, "card", None) is not None:  # a released or fine-tuned model's card
+        print(f"harnb export: model card -> {export.card_path(out)}")
     if args.check == 0:
         return 0
     X = _check_windows(args.check)
