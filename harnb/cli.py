@@ -44,14 +44,24 @@ def _cmd_windows(args: argparse.Namespace) -> int:
 
 
 def _cmd_add(args: argparse.Namespace) -> int:
-    from harnb.data import datasets
+    from harnb.data import datasets, preprocess
 
-    s = datasets.add_folder(args.folder, replace=args.replace)
+    s = datasets.add_folder(
+        args.folder,
+        replace=args.replace,
+        allow=args.allow,
+        windows=preprocess.windows_from_recordings,  # registered only if it yields windows
+    )
     counts = ", ".join(f"{k} {v}" for k, v in sorted(s["labelled_samples"].items()))
     print(
         f"{s['name']}: added from {s['folder']}: {s['subjects']} subjects, "
-        f"{s['recordings']} recordings, {s['samples']} samples (labelled: {counts})"
+        f"{s['recordings']} recordings, {s['samples']} samples (labelled: {counts}), "
+        f"{s['windows']} windows"
     )
+    for note in s["notes"]:
+        print(f"harnb data add: note: {note}", file=sys.stderr)
+    if s["allow"]:
+        print(f"{s['name']}: checks turned off: {', '.join(s['allow'])}", file=sys.stderr)
     if s["own_classes"]:
         print(
             f"{s['name']} has its own classes: usable alone (fine-tuning), not in LODO",
@@ -178,6 +188,9 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ released models, export
 
+#: ``harnb.data.datasets.csvfolder.CHECKS``, spelled out so that building the parser does not
+#: import pandas: the plausibility checks ``harnb data add --allow`` turns off.
+ALLOW_CHECKS: tuple[str, ...] = ("acc-range", "gyro-range", "gravity", "gyro-body", "flat", "rate")
 #: ``harnb.models.MODELS`` (from the foundation, so that building the parser imports no Keras).
 MODEL_NAMES: tuple[str, ...] = ARCHITECTURES
 
@@ -259,31 +272,44 @@ def _check_export(args: argparse.Namespace) -> None:
         if not Path(src).is_file():
             raise ValueError(f"{src}: no such file")
         stem = args.arch if src.endswith(".weights.h5") else None
+    elif (Path(src) / "model.keras").is_file():  # a folder written by harnb finetune
+        stem = Path(src).name
     else:
         released = ", ".join(pretrained.available()) or "none"
         raise ValueError(
-            f"{src!r} is neither a released model (released: {released}) nor a .keras or "
-            ".weights.h5 file"
+            f"{src!r} is neither a released model (released: {released}), a .keras or "
+            ".weights.h5 file, nor a folder written by harnb finetune"
         )
     out = args.out or f"{stem or 'model'}{export.SUFFIX[args.format]}"
     export.check_request(args.format, out, args.batch, verify=args.check > 0)
 
 
 def _export_source(args: argparse.Namespace):
-    """The Keras model ``harnb export`` writes: a released name, a .keras or .weights.h5 file
-    (already checked by :func:`_check_export`)."""
+    """The Keras model ``harnb export`` writes: a released name, a .keras or .weights.h5 file,
+    or a folder written by ``harnb finetune`` (already checked by :func:`_check_export`)."""
+    from pathlib import Path
+
     from harnb import models, pretrained
 
     src = args.source
     if src in models.MODELS:
         return pretrained.load(src), f"released {src}"
-    if src.endswith(".keras"):
-        import keras
+    if src.endswith(".keras") or (Path(src) / "model.keras").is_file():
+        from harnb.pretrained.export import load_keras
 
-        return keras.saving.load_model(src, compile=False), src
-    m = models.build(args.arch, n_classes=args.n_classes)
-    m.load_weights(src)
-    return m, src
+        return load_keras(src), src  # a fine-tuned model's card.json comes along as .card
+    if src.endswith(".weights.h5"):
+        if not args.arch:
+            raise ValueError(
+                f"{src}: a weights file needs --arch (one of {', '.join(models.MODELS)})"
+            )
+        m = models.build(args.arch, n_classes=args.n_classes)
+        m.load_weights(src)
+        return m, src
+    raise ValueError(
+        f"{src!r} is neither a released model ({', '.join(models.MODELS)}) nor a .keras or "
+        ".weights.h5 file"
+    )
 
 
 def _check_windows(n: int):
@@ -316,13 +342,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     export.check_request(args.format, out, args.batch, verify=args.check > 0)
     export.export_model(model, out, args.format, batch=args.batch)
     print(f"harnb export: {what} -> {out} ({out.stat().st_size / 1e6:.2f} MB)")
-    card = getattr(model, "card", None)
-    if card is not None:  # a released model's card travels with its export
-        import json
-
-        card_path = out.with_name(out.name + ".card.json")
-        export.write_atomic(card_path, (json.dumps(dict(card), indent=1) + "\n").encode())
-        print(f"harnb export: model card -> {card_path}")
+    if getattr(model, "card", None) is not None:  # a released or fine-tuned model's card
+        print(f"harnb export: model card -> {export.card_path(out)}")
     if args.check == 0:
         return 0
     X = _check_windows(args.check)
@@ -455,6 +476,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a.add_argument("folder", help="the dataset folder (or its harnb-dataset.json)")
     a.add_argument("--replace", action="store_true", help="point an added name at this folder")
+    a.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        choices=ALLOW_CHECKS,
+        metavar="CHECK",
+        help="turn off one plausibility check when the values are real (repeatable): "
+        f"{', '.join(ALLOW_CHECKS)} (book/your_data_format.md)",
+    )
     a.set_defaults(func=_cmd_add)
     rm = dsub.add_parser("remove", help="forget an added dataset (its files are kept)")
     rm.add_argument("name")

@@ -99,3 +99,61 @@ def test_cli_refuses_what_it_cannot_export(tmp_path, capsys):
     assert "needs --arch" in err and "Traceback" not in err
     assert main(["export", "model.pt", "--format", "onnx"]) == 2
     assert "neither a released model" in capsys.readouterr().err
+
+
+@pytest.mark.mirror
+@pytest.mark.slow
+def test_fine_tuned_export_carries_its_card(
+    mirror, session_data, tmp_path, monkeypatch, capsys
+):  # fmt: skip
+    """A model fine-tuned on eleven own classes (MotionSense trials): ``harnb export FOLDER``
+    writes the ONNX file, the card beside it (classes, normalisation, recipe) and the same
+    card in the ONNX metadata, and the file gives Keras' outputs. Exported without its card
+    before, an app could not tell its classes nor scale its inputs. (TFLite gets the same
+    card beside it; its conversion is covered above.)"""
+    import json
+
+    from test_data_checks import trial_classes
+
+    from harnb.cli import main
+    from harnb.pretrained import finetune
+
+    monkeypatch.setenv("HARNB_DATA", str(session_data))
+    monkeypatch.setenv("HARNB_MIRROR", str(mirror))
+    ms = tmp_path / "ms"
+    assert main(["data", "export-csv", "MotionSense", str(ms), "--subjects", "1", "2", "8"]) == 0
+    folder, names = trial_classes(ms, tmp_path / "trials", 11, "Trials11")
+    res = finetune.run(
+        folder, "hart", labels_per_class=3, strategy="P_F", profile="ci",
+        test_subjects=["8"], out=tmp_path / "ft",
+    )  # fmt: skip
+    assert res.card["classes"] == names and res.model.output_shape[-1] == 11
+    out = tmp_path / "tuned.onnx"
+    capsys.readouterr()
+    argv = ["export", str(tmp_path / "ft"), "--format", "onnx", "--out", str(out), "--check", "0"]
+    assert main(argv) == 0
+    assert f"model card -> {out}.card.json" in capsys.readouterr().out
+    card = json.loads(export.card_path(out).read_text())
+    assert card["classes"] == names
+    norm = card["preprocessing"]["normalisation"]
+    assert norm["stats"] == res.card["preprocessing"]["normalisation"]["stats"]
+    assert card["finetuning"]["strategy"] == "P_F" and card["finetuning"]["test_subjects"] == ["8"]
+    assert "11 classes" in card["preprocessing"]["text"]
+    assert card["export"] == {
+        "file": "tuned.onnx", "format": "onnx", "input": "window",
+        "output": "probabilities over the 11 classes, in the order of 'classes'",
+    }  # fmt: skip
+    inside = export.onnx_card(out)
+    assert inside == {k: v for k, v in card.items() if k != "export"}
+    import onnx
+
+    props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert json.loads(props["classes"]) == names and json.loads(props["normalisation"]) == norm
+    # the file, fed windows scaled by the card's statistics, gives the Keras outputs
+    ud = finetune.load_user_windows(folder)
+    X = finetune.pretrained_normalise(ud.store.X[:: max(1, len(ud.store) // 32)], card)
+    got = export.runner(out)(X)
+    np.testing.assert_allclose(got, res.model.predict(X, verbose=0), atol=1e-4)
+    # prediction names the own classes, eleven of them
+    pred = finetune.predict_folder(tmp_path / "ft", folder)
+    assert set(pred["class"]) <= set(names) and len(pred) >= len(ud.store)

@@ -108,12 +108,19 @@ class WindowStore:
         _, first = np.unique(self.dataset, return_index=True)
         return [str(self.dataset[i]) for i in np.sort(first)]
 
-    def summary(self) -> pd.DataFrame:
-        """Per dataset: windows, subjects, classes present, and the window count of each class."""
+    def summary(self, classes: dict[str, tuple[str, ...]] | None = None) -> pd.DataFrame:
+        """Per dataset: windows, subjects, classes present, and the window count of each class.
+
+        Counts are named by each dataset's own class names (``classes``, default: the
+        registry's, the 10-class union for the paper's datasets), so a dataset with its own
+        classes, of any number, is counted under its names; columns are every name in order.
+        """
+        names = {n: tuple((classes or {}).get(n) or _class_names(n)) for n in self.datasets()}
         rows = []
         for name in self.datasets():
             m = self.dataset == name
-            counts = np.bincount(self.y[m].astype(np.int64), minlength=len(CLASSES))
+            counts = np.bincount(self.y[m].astype(np.int64), minlength=len(names[name]))
+            cls = names[name] + tuple(f"class {i}" for i in range(len(names[name]), len(counts)))
             row: dict[str, Any] = {
                 "dataset": name,
                 "windows": int(m.sum()),
@@ -121,10 +128,20 @@ class WindowStore:
                 "recordings": len(np.unique(self.recording[m])),
                 "classes": int((counts > 0).sum()),
             }
-            row.update({c: int(k) for c, k in zip(CLASSES, counts, strict=True)})
+            row.update({c: int(k) for c, k in zip(cls, counts, strict=True)})
             rows.append(row)
-        cols = ["dataset", "windows", "subjects", "recordings", "classes", *CLASSES]
-        return pd.DataFrame(rows, columns=cols).set_index("dataset")
+        columns = list(dict.fromkeys(c for r in rows for c in list(r)[5:])) or list(CLASSES)
+        cols = ["dataset", "windows", "subjects", "recordings", "classes", *columns]
+        df = pd.DataFrame(rows, columns=cols).set_index("dataset")
+        return df.fillna(0).astype({c: int for c in columns}) if rows else df
+
+
+def _class_names(dataset: str) -> tuple[str, ...]:
+    """The class names a dataset's labels index: an added dataset's own, else the union."""
+    from harnb.data.datasets import added
+
+    ds = added.get(dataset)
+    return ds.classes if ds is not None else CLASSES
 
 
 # --------------------------------------------------------------------------- on-disk format

@@ -7,6 +7,13 @@
   the converter cannot lower DeepConvLSTM's LSTM loop (``tf.TensorListReserve``).
 * ONNX: Keras 3's ``model.export(format="onnx")`` (tf2onnx on TensorFlow), dynamic batch.
 
+A model with a card (``model.card``: a released model, or a fine-tuned one loaded by
+:func:`load_keras`) carries it along: the card is written beside the file as
+``<file>.card.json`` (classes, normalisation statistics, the training or fine-tuning recipe,
+plus an ``export`` entry), and an ONNX file holds it in its metadata (``metadata_props``:
+``harnb_card``, ``classes``, ``normalisation``, each JSON), so an app reading only the file
+knows what its outputs mean and how to scale its inputs.
+
 Needs TensorFlow as the Keras backend and the ``export`` extra (``pip install
 "harnb[export]"``: tf2onnx, onnx, onnxruntime, ai-edge-litert). Where a format cannot take
 an op of a model, :class:`ExportError` names it.
@@ -14,6 +21,7 @@ an op of a model, :class:`ExportError` names it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import statistics
@@ -32,6 +40,10 @@ FORMATS: tuple[str, ...] = ("tflite", "onnx")
 SUFFIX: dict[str, str] = {"tflite": ".tflite", "onnx": ".onnx"}
 #: The input name of every exported file.
 INPUT_NAME = "window"
+#: Suffix of the card written beside an exported file.
+CARD_SUFFIX = ".card.json"
+#: ONNX metadata_props keys that carry the card.
+METADATA_KEYS: tuple[str, ...] = ("harnb_card", "classes", "normalisation")
 
 
 class ExportError(RuntimeError):
@@ -142,17 +154,27 @@ def export_tflite(model: keras.Model, path: str | os.PathLike[str], batch: int |
     return path
 
 
-def export_onnx(model: keras.Model, path: str | os.PathLike[str], opset: int | None = None):
-    """Write ``model`` (inference mode) as an ONNX file with a dynamic batch."""
+def export_onnx(
+    model: keras.Model,
+    path: str | os.PathLike[str],
+    opset: int | None = None,
+    card: dict[str, Any] | None = None,
+):
+    """Write ``model`` (inference mode) as an ONNX file with a dynamic batch; ``card`` goes
+    into its metadata (:data:`METADATA_KEYS`)."""
     tf = _need_tensorflow("onnx")
     _need("tf2onnx", "onnx")
-    _need("onnx", "onnx")
+    onnx = _need("onnx", "onnx")
     path = Path(path)
     spec = [tf.TensorSpec([None, *model.input_shape[1:]], tf.float32, name=INPUT_NAME)]
     tmp = path.with_name(f".tmp{os.getpid()}-{path.name}")
     kwargs = {} if opset is None else {"opset_version": int(opset)}
     try:
         model.export(str(tmp), format="onnx", verbose=False, input_signature=spec, **kwargs)
+        if card is not None:
+            proto = onnx.load(str(tmp))
+            onnx.helper.set_model_props(proto, card_metadata(card))
+            onnx.save(proto, str(tmp))
     except BaseException as e:
         tmp.unlink(missing_ok=True)
         if not isinstance(e, Exception):  # KeyboardInterrupt: no partial file, no rewording
@@ -160,6 +182,63 @@ def export_onnx(model: keras.Model, path: str | os.PathLike[str], opset: int | N
         raise _failed("onnx", model, e) from e
     os.replace(tmp, path)
     return path
+
+
+def card_metadata(card: dict[str, Any]) -> dict[str, str]:
+    """The ONNX metadata of a card: all of it, and its classes and normalisation apart."""
+    norm = card.get("preprocessing", {}).get("normalisation", {})
+    return {
+        "harnb_card": json.dumps(card, default=str),
+        "classes": json.dumps(list(card.get("classes", []))),
+        "normalisation": json.dumps(norm, default=str),
+    }
+
+
+def onnx_card(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The card an ONNX file carries in its metadata, or None."""
+    onnx = _need("onnx", "onnx")
+    props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    return json.loads(props["harnb_card"]) if "harnb_card" in props else None
+
+
+def card_path(path: str | os.PathLike[str]) -> Path:
+    """Where the card of an exported file lies: ``<file>.card.json`` beside it."""
+    p = Path(path)
+    return p.with_name(p.name + CARD_SUFFIX)
+
+
+def write_card(path: str | os.PathLike[str], card: dict[str, Any], fmt: str) -> Path:
+    """Write ``card`` beside the exported ``path``, with an ``export`` entry; returns it."""
+    doc = dict(card)
+    doc["export"] = {
+        "file": Path(path).name,
+        "format": fmt,
+        "input": INPUT_NAME,
+        "output": f"probabilities over the {len(card.get('classes', []))} classes, in the "
+        "order of 'classes'",
+    }
+    out = card_path(path)
+    tmp = out.with_name(f".tmp{os.getpid()}-{out.name}")
+    tmp.write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    os.replace(tmp, out)
+    return out
+
+
+def load_keras(src: str | os.PathLike[str]) -> keras.Model:
+    """A ``.keras`` file, or the folder ``harnb finetune --out`` wrote; the card saved beside a
+    fine-tuned ``model.keras`` (``card.json``) is attached as ``model.card``."""
+    import keras
+
+    import harnb.models  # noqa: F401  (registers the custom layers)
+
+    p = Path(src).expanduser()
+    if p.is_dir():
+        p = p / "model.keras"
+    m = keras.saving.load_model(p, compile=False)
+    card = p.with_name("card.json")
+    if p.name == "model.keras" and card.is_file():
+        m.card = json.loads(card.read_text())
+    return m
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -180,13 +259,20 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
 def export_model(
     model: keras.Model, path: str | os.PathLike[str], fmt: str, batch: int | None = 1
 ) -> Path:
-    """Write ``model`` to ``path`` in format ``fmt`` (``tflite`` or ``onnx``)."""
+    """Write ``model`` to ``path`` in format ``fmt`` (``tflite`` or ``onnx``); a model with a
+    card (``model.card``) gets it beside the file (:func:`card_path`) and, in ONNX, inside."""
     _check_format(fmt)
     _check_batch(batch)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
+    card = getattr(model, "card", None)
+    card = dict(card) if card is not None else None
     if fmt == "tflite":
-        return export_tflite(model, path, batch=batch)
-    return export_onnx(model, path)
+        out = export_tflite(model, path, batch=batch)
+    else:
+        out = export_onnx(model, path, card=card)
+    if card is not None:
+        write_card(out, card, fmt)
+    return out
 
 
 def runner(path: str | os.PathLike[str]) -> Callable[[np.ndarray], np.ndarray]:

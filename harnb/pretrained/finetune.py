@@ -60,6 +60,8 @@ class UserData:
     recordings: list[dict[str, Any]]  # one dict per recording id (subject, session, ...)
     derived_from: str = ""
     folder: str = ""
+    allow: tuple[str, ...] = ()  # plausibility checks turned off for the folder
+    notes: list[str] = field(default_factory=list)  # files re-timed (bursts)
 
     @property
     def subjects(self) -> list[str]:
@@ -71,7 +73,7 @@ class UserData:
         return np.array([s.split(":", 1)[-1] for s in self.store.subject])
 
 
-def _folder_recordings(folder: Path, ignore_labels: bool = False, subjects=None):
+def _folder_recordings(folder: Path, ignore_labels: bool = False, subjects=None, allow=()):
     from harnb.data.datasets import csvfolder
 
     labels = not ignore_labels  # prediction: new recordings need no label column nor mapping
@@ -81,8 +83,21 @@ def _folder_recordings(folder: Path, ignore_labels: bool = False, subjects=None)
         if unknown:
             raise ValueError(f"subjects {unknown} not in {meta.name} (has {list(meta.subjects)})")
     # without labels every sample is class 0: one run per recording, windows cross activities
-    recs = csvfolder.read_folder(folder, labels=labels, subjects=subjects)
+    recs = csvfolder.read_folder(folder, labels=labels, subjects=subjects, allow=allow)
     return meta, recs
+
+
+def folder_allow(folder: str | os.PathLike[str]) -> tuple[str, ...]:
+    """The plausibility checks ``harnb data add --allow`` turned off for this folder (added
+    under any name), so that fine-tuning and prediction read it as adding did."""
+    from harnb.data.datasets import added
+
+    here = Path(folder).expanduser().resolve()
+    found: set[str] = set()
+    for ds in added.registered().values():
+        if ds.folder is not None and Path(ds.folder).resolve() == here:
+            found.update(ds.allow)
+    return tuple(sorted(found))
 
 
 def load_user_windows(
@@ -90,14 +105,15 @@ def load_user_windows(
     ignore_labels: bool = False,
     progress: bool = False,
     subjects: list[str] | None = None,
+    allow: list[str] | tuple[str, ...] | None = None,
 ) -> UserData:
     """Windows of a CSV dataset folder or of a dataset known by name (paper or added).
 
     A folder is read and windowed directly (its files are validated as ``harnb data add``
-    does, nothing is registered); a name goes through the cached windows store.
-    ``ignore_labels`` (prediction) reads a folder without labels (a label column and the
-    metadata's mapping are optional, ignored if there) and windows every stretch;
-    ``subjects`` reads only those subjects of a folder.
+    does, with the checks it allowed for this folder and ``allow``; nothing is registered); a
+    name goes through the cached windows store. ``ignore_labels`` (prediction) reads a folder
+    without labels (a label column and the metadata's mapping are optional, ignored if there)
+    and windows every stretch; ``subjects`` reads only those subjects of a folder.
     """
     from harnb.data import datasets, preprocess
 
@@ -106,10 +122,16 @@ def load_user_windows(
         from harnb.data.datasets import csvfolder
 
         folder = csvfolder.meta_path(p).parent
-        meta, recs = _folder_recordings(folder, ignore_labels, subjects)
+        ok = tuple(sorted({*folder_allow(folder), *(allow or ())}))
+        meta, recs = _folder_recordings(folder, ignore_labels, subjects, ok)
         store, table = preprocess.windows_from_recordings(recs, progress=progress)
+        if len(store) == 0:
+            from harnb.data.datasets.added import why_no_window
+
+            raise DatasetError(f"{folder}: {why_no_window(recs, table)}")
         classes = ("?",) if ignore_labels else tuple(meta.classes)
-        return UserData(meta.name, store, classes, table, meta.derived_from, str(folder))
+        notes = [r.meta["note"] for r in recs if r.meta.get("note")]
+        return UserData(meta.name, store, classes, table, meta.derived_from, str(folder), ok, notes)
     if os.sep in str(data) or "/" in str(data):
         raise DatasetError(f"{p}: no such folder (a CSV dataset folder or a dataset name)")
     name = datasets.check_name(str(data))
@@ -126,7 +148,8 @@ def load_user_windows(
     classes = tuple(ds.classes) if ds is not None else CLASSES
     folder = str(ds.folder) if ds is not None and ds.folder is not None else ""
     table = _recording_table(store)
-    return UserData(name, store, classes, table, ds.derived_from if ds else "", folder)
+    allow = ds.allow if ds is not None else ()
+    return UserData(name, store, classes, table, ds.derived_from if ds else "", folder, allow)
 
 
 def _recording_table(store: WindowStore) -> list[dict[str, Any]]:
@@ -483,9 +506,12 @@ def run(
     out: str | os.PathLike[str] | None = None,
     verbose: int = 0,
     progress: bool = False,
+    allow: list[str] | tuple[str, ...] | None = None,
 ) -> FinetuneResult:
     """The whole path: windows, split, normalisation, K-shot fine-tuning, subject-wise scores,
-    and (with ``out``) the saved model and its card. ``progress`` reports each step on stderr."""
+    and (with ``out``) the saved model and its card. ``progress`` reports each step on stderr;
+    ``allow`` turns plausibility checks off for a folder (recorded in the card, and applied
+    by :func:`predict_folder` to new recordings)."""
     import sys
 
     from harnb.training.profiles import get_profile
@@ -499,7 +525,10 @@ def run(
     check_base_model(model)  # a bad name fails now, not after the windowing
     check_request(labels_per_class, ratio, strategy, profile)
     say(f"windowing {data if not isinstance(data, UserData) else data.name}")
-    ud = data if isinstance(data, UserData) else load_user_windows(data, progress=progress)
+    if isinstance(data, UserData):
+        ud = data
+    else:
+        ud = load_user_windows(data, progress=progress, allow=allow)
     if len(ud.store) == 0:
         raise DatasetError(f"{ud.name}: no labelled window")
     train_s, test_s = split_subjects(ud, test_subjects, seed)
@@ -549,11 +578,14 @@ def run(
         },
         "preprocessing": {
             **{k: v for k, v in base_card.get("preprocessing", {}).items() if k != "normalisation"},
+            "text": _input_text(classes),
             "normalisation": {
                 "mode": "sensor",
                 "stats": stats,
                 "fitted_on": "every window of the training subjects (not the test subjects)",
             },
+            "checks_allowed": list(ud.allow),
+            "notes": list(ud.notes),
         },
         "scores": {k: v for k, v in scores.items() if k != "confusion"}
         | {"confusion": scores["confusion"].to_dict(orient="split")},
@@ -563,6 +595,19 @@ def run(
     if out is not None:
         result.out = save_finetuned(ft, card, out)
     return result
+
+
+def _input_text(classes: list[str]) -> str:
+    """What a fine-tuned model takes and gives, for its card (and an exported file's)."""
+    return (
+        "Input: float32 array (n, 128, 6): windows of 128 samples at 50 Hz (2.56 s), channels "
+        "acc_x, acc_y, acc_z, gyro_x, gyro_y, gyro_z in the device's axes, accelerometer in "
+        "m/s² including gravity, gyroscope in rad/s, resampled as whole recordings. Then "
+        "z-score each sensor with the mean and standard deviation in normalisation.stats (one "
+        "pair per sensor, the same on its three axes; from the fine-tuning's training "
+        f"subjects). Output: softmax probabilities over the {len(classes)} classes, in the "
+        "order of 'classes'."
+    )
 
 
 def save_finetuned(model: keras.Model, card: dict[str, Any], out: str | os.PathLike[str]) -> Path:
@@ -621,9 +666,8 @@ def predict_folder(
     from harnb.training import train
 
     model, card = load_finetuned(model_dir)
-    ud = load_user_windows(data, ignore_labels=True, subjects=subjects)
-    if len(ud.store) == 0:
-        raise DatasetError(f"{data}: no recording is long enough for one 2.56 s window")
+    allowed = card.get("preprocessing", {}).get("checks_allowed", [])  # as its training data
+    ud = load_user_windows(data, ignore_labels=True, subjects=subjects, allow=allowed)
     X = pretrained_normalise(ud.store.X, card)
     pred = train.predict_labels(model, X, batch)
     classes = np.array(card["classes"], dtype=object)

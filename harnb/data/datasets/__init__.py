@@ -108,9 +108,19 @@ def unregister(name: str) -> None:
     added.unregister(name)
 
 
-def add_folder(folder: str | Path, replace: bool = False) -> dict:
-    """Validate a CSV dataset folder and remember it (``harnb data add``); returns a summary."""
-    return added.add_folder(folder, replace=replace)[1]
+def add_folder(
+    folder: str | Path,
+    replace: bool = False,
+    allow: Sequence[str] | None = None,
+    windows: added.WindowsFn | None = None,
+) -> dict:
+    """Validate a CSV dataset folder and remember it (``harnb data add``); returns a summary.
+
+    ``allow`` turns plausibility checks off (``csvfolder.CHECKS``); with ``windows``
+    (``harnb.data.preprocess.windows_from_recordings``) a folder that yields no window is
+    refused, saying why.
+    """
+    return added.add_folder(folder, replace=replace, allow=allow, windows=windows)[1]
 
 
 def classes(name: str) -> tuple[str, ...]:

@@ -13,9 +13,12 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from harnb import config
 from harnb.data.datasets import csvfolder
@@ -31,7 +34,9 @@ class UserDataset:
 
     Exactly one of ``folder`` (a CSV folder dataset) and ``loader`` (registered in code) is set.
     ``classes`` are the label names of the dataset's label indices: the 10-class union unless
-    ``own_classes``, in which case the dataset cannot be a LODO target or source.
+    ``own_classes``, in which case the dataset cannot be a LODO target or source. ``allow``
+    names the plausibility checks (:data:`csvfolder.CHECKS`) ``harnb data add --allow`` turned
+    off for a folder: every later read of it honours them.
     """
 
     name: str
@@ -44,6 +49,7 @@ class UserDataset:
     device: str = ""
     position: str = ""
     derived_from: str = ""
+    allow: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """Where the dataset comes from, in a few words."""
@@ -100,6 +106,7 @@ def registered() -> dict[str, UserDataset]:
             device=e.get("device", ""),
             position=e.get("position", ""),
             derived_from=e.get("derived_from", ""),
+            allow=tuple(e.get("allow", ())),
         )
     out.update(_CODE)
     return out
@@ -121,20 +128,38 @@ def _check_new_name(name: str) -> None:
         raise ValueError(f"{name!r} is a dataset harnb reads already; choose another name")
 
 
-def add_folder(folder: str | os.PathLike[str], replace: bool = False) -> tuple[UserDataset, dict]:
+#: The gap rule of preprocessing (``PreprocessConfig.max_gap_s`` and ``max_gap_rel``), to say
+#: why no window fits.
+GAP_S, GAP_REL = 0.2, 5.0
+#: ``windows(recordings) -> (store, recording table)``: how :func:`add_folder` cuts windows
+#: (``harnb.data.preprocess.windows_from_recordings``; passed in, as preprocessing imports
+#: this package).
+WindowsFn = Callable[[list[Recording]], tuple[Any, list[dict[str, Any]]]]
+
+
+def add_folder(
+    folder: str | os.PathLike[str],
+    replace: bool = False,
+    allow: Iterable[str] | None = None,
+    windows: WindowsFn | None = None,
+) -> tuple[UserDataset, dict]:
     """Validate a CSV folder completely and remember it; returns it and a short summary.
 
-    Every file is read, so a bad row is reported now, by file and line, not later while
-    building windows. Re-adding the same folder is harmless; another folder under a
-    registered name needs ``replace``.
+    Every file is read and checked for plausibility (but the checks in ``allow``), so a bad
+    row is reported now, by file and line, not later while building windows. With
+    ``windows`` (``harnb data add`` passes preprocessing's), the folder is cut into windows
+    first and registered only if it yields one; else DatasetError says why none fits.
+    Re-adding the same folder is harmless; another folder under a registered name needs
+    ``replace``. The summary's ``notes`` say which files were re-timed (bursts).
     """
     mpath = csvfolder.meta_path(folder)
     root = mpath.parent
     meta = csvfolder.read_meta(mpath)
+    ok = csvfolder.allowed(allow)
     _check_new_name(meta.name)
     if meta.name in _CODE:
         raise ValueError(f"{meta.name!r} is already registered in code; choose another name")
-    recs = csvfolder.read_folder(root)
+    recs = csvfolder.read_folder(root, allow=ok)
     entries = _read_registry()
     for other in entries:
         if other.lower() == meta.name.lower() and other != meta.name:
@@ -145,6 +170,15 @@ def add_folder(folder: str | os.PathLike[str], replace: bool = False) -> tuple[U
             f"a dataset called {meta.name!r} is already added from {old['folder']}; change "
             '"name" in the metadata, or pass --replace to point the name at this folder'
         )
+    n_windows: int | None = None
+    window_counts: dict[str, int] = {}
+    if windows is not None:
+        store, table = windows(recs)
+        if len(store) == 0:
+            raise DatasetError(f"{root}: not added: {why_no_window(recs, table)}")
+        n_windows = len(store)
+        labels, counts = np.unique(np.asarray(store.y), return_counts=True)
+        window_counts = {meta.classes[int(c)]: int(k) for c, k in zip(labels, counts, strict=True)}
     entries[meta.name] = {
         "folder": str(root),
         "classes": list(meta.classes),
@@ -152,6 +186,7 @@ def add_folder(folder: str | os.PathLike[str], replace: bool = False) -> tuple[U
         "device": meta.device,
         "position": meta.position,
         "derived_from": meta.derived_from,
+        **({"allow": sorted(ok)} if ok else {}),
     }
     _write_registry(entries)
     counts: dict[str, int] = {}
@@ -165,9 +200,71 @@ def add_folder(folder: str | os.PathLike[str], replace: bool = False) -> tuple[U
         "recordings": len(recs),
         "samples": int(sum(len(r.labels) for r in recs)),
         "labelled_samples": counts,
+        "windows": n_windows,
+        "windows_per_class": window_counts,
         "own_classes": meta.own_classes,
+        "allow": sorted(ok),
+        "notes": retime_notes(recs),
     }
     return get(meta.name) or UserDataset(meta.name, meta.classes), summary  # type: ignore[return-value]
+
+
+def retime_notes(recs: list[Recording]) -> list[str]:
+    """One line for the files re-timed because their samples came in bursts (or none)."""
+    notes = [r.meta["note"] for r in recs if r.meta.get("note")]
+    if len(notes) <= 1:
+        return notes
+    return [f"{len(notes)} of {len(recs)} files were re-timed, e.g. {notes[0]}"]
+
+
+def why_no_window(
+    recs: list[Recording], table: list[dict[str, Any]], window: int = config.WINDOW,
+    rate: float = config.RATE_HZ,
+) -> str:  # fmt: skip
+    """Why no window of ``window`` samples fits in any recording, in one sentence.
+
+    ``table`` is the recording table of ``harnb.data.preprocess.windows_from_recordings``
+    (gap-free segments and grid samples per recording, in ``recs`` order).
+    """
+    need = f"no window of {window} samples ({window / rate:g} s at {rate:g} Hz) fits"
+    if not recs:
+        return f"{need}: there is no recording"
+
+    def dur(r: Recording) -> float:
+        t = np.asarray(r.acc.t)
+        return float(t[-1] - t[0]) if len(t) > 1 else 0.0
+
+    i = max(range(len(recs)), key=lambda j: dur(recs[j]))
+    r, row = recs[i], table[i]
+    name = r.meta.get("file") or f"{r.subject}/{r.session}"
+    if dur(r) < (window - 1) / rate:
+        return f"{need}: every recording is shorter (the longest, {name}, lasts {dur(r):.2f} s)"
+    if all((np.asarray(q.labels) < 0).all() for q in recs):
+        return f"{need}: every sample's label maps to null (dropped)"
+    t = np.asarray(r.acc.t)
+    med = float(np.median(np.diff(t)))
+    cuts = int((np.diff(t) > min(GAP_S, GAP_REL * med)).sum())
+    if cuts and (row["segments"] == 0 or row["samples"] / row["segments"] < window):
+        step = f"{med:.3g} s" if med >= 1 else f"{med * 1e3:.3g} ms"
+        bursts = (
+            f"; samples in bursts are re-timed only when their mean rate is within "
+            f"{100 * csvfolder.BURST_TOLERANCE:g} % of rate_hz ({r.nominal_rate:g} Hz)"
+            if med < 1 / (csvfolder.RATE_FACTOR * r.nominal_rate)
+            else ""
+        )
+        return (
+            f"{need}: the longest recording, {name} ({dur(r):.1f} s, {len(t)} samples), is cut "
+            f"into {cuts + 1} gap-free pieces of {len(t) / (cuts + 1):.3g} samples on average, "
+            f"because a step longer than {GAP_S:g} s or {GAP_REL:g} median steps (here {step}) "
+            f"is a gap{bursts}"
+        )
+    y = np.asarray(r.labels)
+    runs = np.diff(np.r_[0, np.flatnonzero(np.diff(y) != 0) + 1, len(y)])
+    return (
+        f"{need}: no stretch of one label lasts {window / rate:g} s (in the longest recording, "
+        f"{name}, the label changes {len(runs) - 1} times, the longest run has {runs.max()} "
+        f"samples, {runs.max() * med:.2f} s)"
+    )
 
 
 def remove(name: str) -> Path:
@@ -228,7 +325,7 @@ def load(ds: UserDataset, root: Path | None, **options: object) -> list[Recordin
         folder = Path(root) if root is not None else ds.folder
         if not (folder / csvfolder.META).is_file():
             raise DatasetMissing(missing_folder_message(ds, folder))
-        return csvfolder.read_folder(folder, **options)
+        return csvfolder.read_folder(folder, allow=ds.allow, **options)  # type: ignore[arg-type]
     assert ds.loader is not None
     r = root if root is not None else ds.root
     recs = ds.loader(r, **options) if r is not None else ds.loader(**options)

@@ -9,6 +9,15 @@ of the first problem, so a user fixes their export once instead of debugging win
 Read for prediction (``labels=False``), the label column and the metadata's ``labels`` mapping
 are optional: new recordings have no labels.
 
+Values that parse but cannot be what a phone or an IMU measured are refused too, by
+:func:`check_recording` (per file) and :func:`check_dataset` (over every file): values beyond
+any sensor's range, a dataset whose median |acc| is far from gravity, gyro rates beyond what a
+body reaches, a constant gyro, timestamps whose rate is far from the declared one. Each error
+names the file, the line or the metadata key, the value and its likely cause (a unit declared
+wrongly, a corrupted value), and the :data:`CHECKS` name that ``harnb data add --allow``
+accepts when the values are real. Timestamps that arrive in bursts (a watch delivering a few
+samples at once every ~100 ms) at the declared rate on average are re-timed at that rate.
+
 :func:`export_csv` writes any loaded dataset in this format (SI units, union labels), which is
 how the format is exercised on real data (MotionSense) in the tests.
 """
@@ -31,6 +40,50 @@ import pandas as pd
 
 from harnb import config
 from harnb.data.datasets.base import DataFormatError, DatasetError, Recording, Stream
+
+#: Plausibility checks a user can turn off when the values are real (``harnb data add
+#: --allow CHECK``), and what each refuses. Thresholds below; book/your_data_format.md says why.
+CHECKS: dict[str, str] = {
+    "acc-range": "an acc value beyond any phone or IMU accelerometer's range",
+    "gyro-range": "a gyro value beyond any phone or IMU gyroscope's range",
+    "gravity": "a median |acc| far from gravity (over the dataset)",
+    "gyro-body": "gyro rates beyond what a body reaches (over the dataset)",
+    "flat": "a gyroscope that reads one value through a whole file",
+    "rate": "timestamps whose sampling rate is far from the declared rate_hz",
+}
+#: The widest range of a phone or wearable accelerometer (±32 g: LSM6DSO32; most are ±8 or
+#: ±16 g). A value beyond it on any axis was not measured by one.
+ACC_LIMIT_G = 32.0
+#: The widest range of a phone or IMU gyroscope (±4000 °/s; phones stop at ±2000 °/s).
+GYRO_LIMIT_DPS = 4000.0
+#: The dataset's median |acc| must lie in this band (in g): gravity dominates whatever the
+#: activity (the mirror's UCI, MotionSense and MobiFall: 1.01–1.02 g; single recordings
+#: 0.33 g, jumping, to 1.88 g, jogging).
+GRAVITY_BAND_G = (0.5, 2.0)
+#: The dataset's 99th percentile of |gyro| must not exceed this (rad/s, ≈ 1150 °/s): faster
+#: than a running shank's peak for 1 % of the time is beyond what a body does (the mirror's
+#: three datasets: 2.8–6.2 rad/s; the highest single recording, jogging: 14.3).
+GYRO_BODY_P99 = 20.0
+#: A file whose median timestamp step gives a rate more than this factor away from the
+#: declared rate_hz is refused (a timestamp unit off by 1000), unless its samples come in
+#: bursts at the declared rate on average.
+RATE_FACTOR = 3.0
+#: Bursts: the mean rate between pauses must be within this fraction of the declared rate;
+#: then the declared rate wins and the samples are re-timed at it.
+BURST_TOLERANCE = 0.10
+#: A step longer than this (s), and than 5 declared periods, is a pause, kept as a gap.
+PAUSE_S = 1.0
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+class ImplausibleDataError(DataFormatError):
+    """Values that parse but cannot be what a sensor measured; ``check`` names the
+    :data:`CHECKS` entry that ``harnb data add --allow`` turns off."""
+
+    def __init__(self, message: str, check: str) -> None:
+        super().__init__(message)
+        self.check = check
+
 
 #: The metadata file's name inside a dataset folder.
 META = "harnb-dataset.json"
@@ -320,6 +373,7 @@ def read_csv(
         if found is not None and "fields" in str(found):
             raise found
         raise _err(path, row + 2, f"{num[col]} is missing, NaN or infinite")
+    _check_float32(path, x, meta)
     t = x[:, 0] * TIME_UNITS[meta.time_unit]
     step = np.diff(x[:, 0])
     if (step <= 0).any():
@@ -351,6 +405,22 @@ def read_csv(
         )
     codes = np.array([index[u] for u in uniq], dtype=np.int8)[inv]
     return t, acc, gyro, codes
+
+
+def _check_float32(path: Path, x: np.ndarray, meta: FolderMeta) -> None:
+    """A value that is finite as read but infinite in float32 (the windows' precision) is an
+    error, never overridable: one such value makes a dataset's statistics infinite."""
+    si = np.abs(x[:, 1:7]) * np.repeat([ACC_UNITS[meta.acc_unit], GYRO_UNITS[meta.gyro_unit]], 3)
+    big = si > _FLOAT32_MAX
+    if big.any():
+        row, col = (int(v[0]) for v in np.nonzero(big))
+        unit = meta.acc_unit if col < 3 else meta.gyro_unit
+        raise _err(
+            path,
+            row + 2,
+            f"{COLUMNS[col + 1]} is {x[row, col + 1]:.4g} {unit}, beyond float32 (±3.4e38, "
+            "the precision of harnb's windows): a corrupted value",
+        )
 
 
 def _wrong_field_count(body: bytes, n: int) -> tuple[int, str] | None:
@@ -395,17 +465,242 @@ def _scan_error(
     return _err(path, None, f"unreadable CSV ({cause})")
 
 
+# --------------------------------------------------------------------------- plausibility
+
+
+def _hint(check: str) -> str:
+    return f"if the values are real, pass --allow {check} to harnb data add"
+
+
+def allowed(allow: Iterable[str] | None) -> frozenset[str]:
+    """``allow`` checked against :data:`CHECKS` (ValueError names an unknown one)."""
+    out = frozenset(allow or ())
+    unknown = sorted(out - set(CHECKS))
+    if unknown:
+        raise ValueError(f"unknown check(s) {unknown} to allow; choose from {sorted(CHECKS)}")
+    return out
+
+
+def _few(k: int, n: int) -> bool:
+    """A handful of rows out of many: a glitch, not a unit."""
+    return k <= max(3, n // 1000)
+
+
+def _range(path: Path, v: np.ndarray, sensor: str, meta: FolderMeta) -> None:
+    """ImplausibleDataError at the first value beyond any phone/IMU sensor's range."""
+    acc = sensor == "acc"
+    unit = meta.acc_unit if acc else meta.gyro_unit
+    factor = ACC_UNITS[unit] if acc else GYRO_UNITS[unit]
+    limit = ACC_LIMIT_G * config.G if acc else math.radians(GYRO_LIMIT_DPS)
+    over = np.abs(v) > limit
+    if not over.any():
+        return
+    rows = np.flatnonzero(over.any(axis=1))
+    row = int(rows[0])
+    col = int(np.flatnonzero(over[row])[0])
+    k, n = len(rows), len(v)
+    raw = float(v[row, col]) / factor
+    med_raw = float(np.median(np.linalg.norm(v, axis=1))) / factor
+    if acc:
+        span = f"±{ACC_LIMIT_G:g} g = ±{limit:.0f} m/s² per axis"
+        if 500 <= med_raw <= 2000:
+            cause = (
+                f"acc in mg? (the file's median |acc| is {med_raw:.0f} {unit}; divide mg "
+                'by 1000 and declare "acc": "g")'
+            )
+        elif _few(k, n):
+            cause = (
+                f"a corrupted value (a glitch or an overflow of the exporting app: {k} of {n} "
+                f"rows; the file's median |acc| is {med_raw * factor:.3g} m/s², a normal one)"
+            )
+        else:
+            cause = f"acc scaled wrongly ({k} of {n} rows are beyond the range)"
+    else:
+        span = f"±{GYRO_LIMIT_DPS:g} °/s = ±{limit:.1f} rad/s per axis"
+        as_deg = float(np.abs(v).max()) * math.pi / 180
+        if unit == "rad/s" and as_deg <= limit and not _few(k, n):
+            cause = (
+                f"gyro in deg/s declared as rad/s? ({k} of {n} rows are beyond the range; as "
+                f'deg/s the largest would be {as_deg:.3g} rad/s): declare "gyro": "deg/s"'
+            )
+        elif _few(k, n):
+            cause = (
+                f"a corrupted value (a glitch or an overflow of the exporting app: {k} of {n} rows)"
+            )
+        else:
+            cause = f"gyro scaled wrongly ({k} of {n} rows are beyond the range)"
+    raise ImplausibleDataError(
+        f"{path}, line {row + 2}: {COLUMNS[col + (1 if acc else 4)]} is {raw:.4g} {unit}, beyond "
+        f"any phone or IMU {'accelerometer' if acc else 'gyroscope'}'s range ({span}): {cause}; "
+        f"{_hint(sensor + '-range')}",
+        sensor + "-range",
+    )
+
+
+def _retime(t: np.ndarray, d: np.ndarray, pause: np.ndarray, rate: float) -> np.ndarray:
+    """Samples at exactly ``rate`` between pauses; a pause keeps its length (still a gap)."""
+    n = len(t)
+    brk = np.flatnonzero(pause)
+    starts = np.r_[0, brk + 1]
+    lengths = np.diff(np.r_[starts, n])
+    k = np.arange(n) - np.repeat(starts, lengths)
+    first = t[0] + np.r_[0.0, np.cumsum((lengths[:-1] - 1) / rate + d[brk])]
+    return np.repeat(first, lengths) + k / rate
+
+
+def _timing(path: Path, t: np.ndarray, meta: FolderMeta, allow: frozenset[str]):
+    """``(t, note)``: bursts at the declared rate are re-timed at it (with a note); a rate far
+    from the declared one is an error (a timestamp unit off by 1000 is the usual cause)."""
+    if len(t) < 3:
+        return t, ""
+    rate, d = meta.rate_hz, np.diff(t)
+    period, med = 1.0 / rate, float(np.median(d))
+    if period / RATE_FACTOR <= med <= period * RATE_FACTOR:
+        return t, ""
+    pause = d > max(PAUSE_S, 5 * period)
+    inside = d[~pause]
+    mean_rate = len(inside) / float(inside.sum()) if inside.sum() > 0 else math.inf
+    if med < period / RATE_FACTOR and abs(mean_rate / rate - 1) <= BURST_TOLERANCE:
+        note = (
+            f"{path}: the samples come in bursts (median step {med * 1e3:.2g} ms) at "
+            f"{mean_rate:.1f} Hz on average: the declared rate_hz {rate:g} wins, they are "
+            f"re-timed at {rate:g} Hz"
+        )
+        return _retime(t, d, pause, rate), note
+    if "rate" in allow:
+        return t, ""
+    unit = meta.time_unit
+    implied = 1.0 / med
+    guess = [
+        u
+        for u, f in TIME_UNITS.items()
+        if u != unit and 1 / RATE_FACTOR <= implied * TIME_UNITS[unit] / f / rate <= RATE_FACTOR
+    ]
+    if guess:
+        cause = f'timestamps in {guess[0]} declared as {unit}? (declare "timestamp": "{guess[0]}")'
+    elif med < period and mean_rate < implied / 2:
+        cause = (
+            f"the samples come in bursts whose mean rate, {mean_rate:.3g} Hz, is not the "
+            f"declared one: declare rate_hz {mean_rate:.3g} if that is the sensor's rate (bursts "
+            "at the declared rate are re-timed at it)"
+        )
+    else:
+        cause = f"declare rate_hz {implied:.3g} if that is the sensor's rate"
+    raise ImplausibleDataError(
+        f"{path}, column timestamp: the median step is {med / TIME_UNITS[unit]:.4g} {unit}, a "
+        f"rate of {implied:.4g} Hz, more than {RATE_FACTOR:g}× off the declared rate_hz "
+        f"{rate:g}: {cause}; {_hint('rate')}",
+        "rate",
+    )
+
+
+def check_recording(
+    path: Path,
+    t: np.ndarray,
+    acc: np.ndarray,
+    gyro: np.ndarray,
+    meta: FolderMeta,
+    allow: Iterable[str] = (),
+) -> tuple[np.ndarray, str]:
+    """One file's plausibility (SI units in); returns its timestamps (re-timed when they come
+    in bursts at the declared rate) and a note saying so, or ``""``."""
+    ok = allowed(allow)
+    if "acc-range" not in ok:
+        _range(path, acc, "acc", meta)
+    if "gyro-range" not in ok:
+        _range(path, gyro, "gyro", meta)
+    if "flat" not in ok and len(gyro) >= 10 and not np.ptp(gyro, axis=0).any():
+        raise ImplausibleDataError(
+            f"{path}, columns gyro_x, gyro_y, gyro_z: the gyroscope reads "
+            f"{tuple(float(v) for v in gyro[0] / GYRO_UNITS[meta.gyro_unit])} {meta.gyro_unit} in "
+            f"all {len(gyro)} rows: it was not recorded (a real one's noise changes every "
+            f"reading), and harnb's models need both sensors; {_hint('flat')}",
+            "flat",
+        )
+    return _timing(path, t, meta, ok)
+
+
+def check_dataset(
+    folder: Path, meta: FolderMeta, recs: Sequence[Recording], allow: Iterable[str] = ()
+) -> None:
+    """Plausibility over every file: the median |acc| near gravity, the 99th percentile of
+    |gyro| within what a body reaches. Errors name the metadata's unit line."""
+    ok = allowed(allow)
+    if not recs:
+        return
+    mpath = Path(folder) / META
+
+    def line(key: str) -> int | None:  # of the unit to fix, read only for an error
+        text = mpath.read_text(encoding="utf-8") if mpath.is_file() else ""
+        return _key_line(text, key) or _key_line(text, "units")
+
+    rows = sum(len(r.acc.t) for r in recs)
+    where = f"{len(recs)} file(s), {rows} rows"
+    if "gravity" not in ok:
+        med = float(np.median(np.concatenate([np.linalg.norm(r.acc.xyz, axis=1) for r in recs])))
+        lo, hi = (b * config.G for b in GRAVITY_BAND_G)
+        if not lo <= med <= hi:
+            unit = meta.acc_unit
+            raw = med / ACC_UNITS[unit]
+            if unit != "g" and GRAVITY_BAND_G[0] <= raw <= GRAVITY_BAND_G[1]:
+                cause = 'acc in g declared as m/s²? (declare "acc": "g")'
+            elif unit == "g" and lo <= raw <= hi:
+                cause = 'acc in m/s² declared as g? (declare "acc": "m/s^2")'
+            elif 500 <= raw <= 2000:
+                cause = 'acc in mg? (divide by 1000 and declare "acc": "g")'
+            elif med == 0:
+                cause = "acc is zero: no accelerometer was recorded"
+            elif med < lo:
+                cause = (
+                    "gravity removed (linear acceleration, iOS userAcceleration)? harnb needs "
+                    "acc as a raw accelerometer reads it: add the gravity vector back"
+                )
+            else:
+                cause = "acc scaled wrongly"
+            raise ImplausibleDataError(
+                f"{mpath}, line {line('acc')}: the median "
+                f"|acc| over {where} is {med:.3g} m/s² ({med / config.G:.3g} g), but gravity "
+                f"alone gives {config.G:.2f} m/s² and the median of any activity lies within "
+                f"{GRAVITY_BAND_G[0]:g}–{GRAVITY_BAND_G[1]:g} g: {cause}; {_hint('gravity')}",
+                "gravity",
+            )
+    if "gyro-body" not in ok:
+        mags = np.concatenate([np.linalg.norm(r.gyro.xyz, axis=1) for r in recs])
+        p99 = float(np.percentile(mags, 99))
+        if p99 > GYRO_BODY_P99:
+            if meta.gyro_unit == "rad/s" and math.radians(p99) <= GYRO_BODY_P99:
+                cause = 'gyro in deg/s declared as rad/s? (declare "gyro": "deg/s")'
+            else:
+                cause = "gyro scaled wrongly or corrupted"
+            raise ImplausibleDataError(
+                f"{mpath}, line {line('gyro')}: 1 % of "
+                f"the gyro samples over {where} turn faster than {p99:.4g} rad/s "
+                f"({math.degrees(p99):.0f} °/s), beyond what a body reaches (the 99th "
+                f"percentile of |gyro| stays under {GYRO_BODY_P99:g} rad/s ≈ "
+                f"{math.degrees(GYRO_BODY_P99):.0f} °/s): {cause}; {_hint('gyro-body')}",
+                "gyro-body",
+            )
+
+
 def read_folder(
-    folder: str | os.PathLike[str], *, labels: bool = True, **options: object
+    folder: str | os.PathLike[str],
+    *,
+    labels: bool = True,
+    allow: Iterable[str] | None = None,
+    **options: object,
 ) -> list[Recording]:
     """Every recording of a dataset folder, checked and converted to SI units.
 
     Option ``subjects`` (a list of ids) reads only those subjects. ``labels=False`` reads a
     folder for prediction: no label column or ``labels`` mapping needed, every sample class 0.
+    Every file and then the whole folder pass the plausibility checks (:data:`CHECKS`) but
+    those in ``allow``; a file re-timed because its samples come in bursts carries a note in
+    its Recording's ``meta["note"]``.
     """
     subjects = options.pop("subjects", None)
     if options:
         raise TypeError(f"a CSV folder dataset takes only 'subjects', got {sorted(options)}")
+    ok = allowed(allow)
     folder = meta_path(folder).parent
     meta = read_meta(folder, labels=labels)
     out = []
@@ -413,6 +708,7 @@ def read_folder(
         if subjects is not None and subject not in {str(s) for s in subjects}:  # type: ignore[attr-defined]
             continue
         t, acc, gyro, y = read_csv(path, meta, labels=labels)
+        t, note = check_recording(path, t, acc, gyro, meta, ok)
         session = path.relative_to(folder / subject).with_suffix("").as_posix()
         out.append(
             Recording(
@@ -425,9 +721,13 @@ def read_folder(
                 gyro=Stream(t.copy(), gyro),
                 labels=y,
                 nominal_rate=meta.rate_hz,
-                meta={"file": path.relative_to(folder).as_posix()},
+                meta={
+                    "file": path.relative_to(folder).as_posix(),
+                    **({"note": note} if note else {}),
+                },
             )
         )
+    check_dataset(folder, meta, out, ok)
     return out
 
 
@@ -514,7 +814,7 @@ def export_csv(
             **({"derived_from": derived_from} if derived_from else {}),
             "device": ", ".join(sorted({r.device for r in recs})),
             "position": ", ".join(sorted({r.position for r in recs})),
-            "rate_hz": float(recs[0].nominal_rate),
+            "rate_hz": _export_rate(recs),
             "units": {"timestamp": "s", "acc": "m/s^2", "gyro": "rad/s"},
             "acc_includes_gravity": True,
             "subjects": sorted({p.name for p in tmp.iterdir() if p.is_dir()}),
@@ -531,6 +831,18 @@ def export_csv(
 
             shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def _export_rate(recs: Sequence[Recording]) -> float:
+    """One declared rate for recordings of several devices (HHAR: 50–200 Hz): the geometric
+    middle of their nominal rates, within :data:`RATE_FACTOR` of each while they span less
+    than 9×."""
+    rates = [
+        float(r.nominal_rate) for r in recs if np.isfinite(r.nominal_rate) and r.nominal_rate > 0
+    ]
+    if not rates:
+        return config.RATE_HZ
+    return float(round(math.sqrt(min(rates) * max(rates)), 3))
 
 
 def _write_recording(path: Path, r: Recording) -> None:
