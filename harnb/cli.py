@@ -398,6 +398,7 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         out=args.out,
         verbose=args.verbose,
         progress=sys.stderr.isatty(),  # a terminal sees the steps; logs and pipes do not
+        validation=args.validation,
     )
     print(res.summary())
     return 0
@@ -417,6 +418,14 @@ def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, help="a CSV dataset folder or a dataset name")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--labels-per-class", type=int, default=None, help="K windows (default 5)")
+    p.add_argument(
+        "--validation",
+        choices=("budget", "rest"),
+        default="budget",
+        help="where early stopping reads labels: budget (a stratified quarter of your K per "
+        "class, the default: no other label is read) or rest (the training subjects' other "
+        "windows, which a user with K labels per class does not have)",
+    )
     g.add_argument("--ratio", type=float, default=None, help="or %% of each class's windows")
     p.add_argument("--strategy", default="P_U", choices=("P_U", "P_F", "Rd"))
     p.add_argument("--profile", default="cpu", help="whose fine-tuning budget (default: cpu)")

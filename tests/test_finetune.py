@@ -57,11 +57,19 @@ def test_split_keeps_test_subjects_out_of_training_and_validation(tmp_path: Path
     assert set(sid[sp.labelled]) <= set(train_s) and set(sid[sp.val]) <= set(train_s)
     assert set(sid[sp.test]) == set(test_s)
     assert len(np.intersect1d(sp.labelled, sp.val)) == 0
-    assert np.bincount(ud.store.y[sp.labelled]).tolist() == [3, 3]
+    # by default early stopping reads only the drawn labels: a quarter of them, per class
+    assert np.array_equal(np.sort(np.r_[sp.labelled, sp.val]), sp.drawn)
+    assert np.bincount(ud.store.y[sp.drawn]).tolist() == [3, 3]
+    assert np.bincount(ud.store.y[sp.val]).tolist() == [1, 1] and sp.validation == "budget"
     assert sp.per_class == {"jogging": 3, "resting": 3}
+    rest = finetune.draw_labelled(ud, train_s, test_s, 3, seed=0, validation="rest")
+    assert np.array_equal(rest.labelled, rest.drawn) and np.array_equal(rest.drawn, sp.drawn)
+    assert len(rest.val) > len(sp.val) and not np.intersect1d(rest.val, rest.drawn).size
+    with pytest.raises(ValueError, match="validation must be one of"):
+        finetune.draw_labelled(ud, train_s, test_s, 3, validation="oracle")
     by_ratio = finetune.draw_labelled(ud, train_s, test_s, ratio=50, seed=0)
     n_train = np.isin(sid, train_s).sum()
-    assert abs(len(by_ratio.labelled) - n_train / 2) <= 2
+    assert abs(len(by_ratio.drawn) - n_train / 2) <= 2
     # normalisation statistics come from the training subjects only
     X, stats = finetune.normalise_user(ud, train_s)
     tr = np.isin(sid, train_s)
@@ -154,7 +162,15 @@ def test_cli_finetune_on_motionsense_export(
     f1, lo, hi = map(float, m.groups())
     assert lo <= f1 <= hi and f1 > 30  # far above chance (16.7) on 6 classes
     assert "Downstairs" in text and "Walking" in text and "pre-trained on" not in text
+    assert "no other label was read" in text
+    ref = re.search(r"reference: features \+ random forest on the same 30 windows: (\d+\.\d)", text)
+    assert ref, text
     card = json.loads((out / "card.json").read_text())
+    assert card["finetuning"]["validation"] == "budget"
+    assert card["finetuning"]["labelled_windows"] == 30  # 5 per class, 6 classes
+    assert card["scores"]["baseline"]["macro_f1"] == pytest.approx(
+        float(ref.group(1)) / 100, abs=6e-4
+    )
     assert card["finetuning"]["test_subjects"] == ["8"]
     assert card["finetuning"]["train_subjects"] == ["1", "2"]
     assert card["finetuning"]["labelled_per_class"] == dict.fromkeys(card["classes"], 5)

@@ -40,6 +40,10 @@ if TYPE_CHECKING:  # pragma: no cover
 STRATEGIES: tuple[str, ...] = ("P_U", "P_F", "Rd")
 #: Fraction of the subjects held out for testing when ``--test-subjects`` is not given.
 TEST_FRACTION = 0.3
+#: Where early stopping reads its labels (:func:`draw_labelled`); ``budget`` by default.
+VALIDATION: tuple[str, ...] = ("budget", "rest")
+#: The share of each class's labelled windows that early stopping reads under ``budget``.
+BUDGET_VAL_FRACTION = 0.25
 CARD = "card.json"
 MODEL_FILE = "model.keras"
 N_BOOT = 2000
@@ -166,10 +170,16 @@ class Split:
 
     train_subjects: list[str]
     test_subjects: list[str]
-    labelled: np.ndarray  # the K-per-class windows trained on
-    val: np.ndarray  # the other training-subject windows (early stopping)
+    labelled: np.ndarray  # the labelled windows trained on
+    val: np.ndarray  # the windows early stopping reads (see ``validation``)
     test: np.ndarray  # every window of the test subjects
     per_class: dict[str, int] = field(default_factory=dict)  # labelled windows per class
+    #: every labelled window drawn (the user's labels): ``labelled`` ∪ ``val`` under
+    #: ``validation="budget"``, ``labelled`` alone under ``"rest"``
+    drawn: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    #: ``budget``: early stopping reads a stratified quarter of the drawn labels (no other
+    #: label is read); ``rest``: the training subjects' other windows, all labelled
+    validation: str = "budget"
 
 
 def split_subjects(
@@ -205,14 +215,21 @@ def draw_labelled(
     ratio: float | None = None,
     max_val_windows: int | None = None,
     seed: int = 0,
+    validation: str = "budget",
 ) -> Split:
     """K labelled windows per class (or ``ratio`` % of each class) from training subjects only.
 
-    The rest of the training subjects' windows are the validation set (up to
-    ``max_val_windows``, class-stratified); the test subjects' windows are never drawn from.
-    A class with fewer training windows than asked gives all it has.
+    ``validation="budget"`` (default): early stopping reads a stratified quarter of those
+    labelled windows (a class with one window trains only), so no label beyond the K per class
+    is read; ``"rest"``: the rest of the training subjects' windows validate (up to
+    ``max_val_windows``, class-stratified), labels a user with K per class does not have. The
+    test subjects' windows are never drawn from. A class with fewer training windows than
+    asked gives all it has.
     """
-    from harnb.data.splits import stratified_sample
+    from harnb.data.splits import budget_validation, stratified_sample
+
+    if validation not in VALIDATION:
+        raise ValueError(f"validation must be one of {', '.join(VALIDATION)}, got {validation!r}")
 
     if (labels_per_class is None) == (ratio is None):
         raise ValueError("give either labels per class (K) or a ratio (%), not both")
@@ -234,11 +251,15 @@ def draw_labelled(
         per_class[data.classes[int(c)]] = k
     if not picked:
         raise ValueError(f"{data.name}: the training subjects have no labelled window")
-    labelled = np.sort(np.concatenate(picked))
-    rest = np.setdiff1d(tr_idx, labelled)
+    drawn = np.sort(np.concatenate(picked))
+    if validation == "budget":
+        labelled, val = budget_validation(drawn, y[drawn], BUDGET_VAL_FRACTION, seed)
+        return Split(train_subjects, test_subjects, labelled, val, te_idx, per_class, drawn,
+                     validation)  # fmt: skip
+    rest = np.setdiff1d(tr_idx, drawn)
     if max_val_windows and len(rest) > max_val_windows:
         rest = stratified_sample(rest, y[rest], max_val_windows, seed)
-    return Split(train_subjects, test_subjects, labelled, rest, te_idx, per_class)
+    return Split(train_subjects, test_subjects, drawn, rest, te_idx, per_class, drawn, validation)
 
 
 def normalise_user(data: UserData, train_subjects: list[str]) -> tuple[np.ndarray, dict]:
@@ -422,6 +443,26 @@ def evaluate_user(
     }
 
 
+def baseline_reference(
+    data: UserData, split: Split, index: np.ndarray, n_classes: int, seed: int = 0
+) -> dict[str, Any]:
+    """The classical baseline on exactly the user's labelled windows: per-window statistics of
+    the SI windows with a random forest (:mod:`harnb.training.baseline`), scored on the same
+    test subjects with the same metric and interval. A fine-tuned model below it did not
+    earn its complexity."""
+    from harnb.training import baseline
+
+    drawn = split.drawn if len(split.drawn) else split.labelled
+    X = data.store.X
+    ytr = index[data.store.y[drawn].astype(np.int64)]
+    te = split.test
+    pred = baseline.fit_predict(X[drawn], ytr, X[te], kind="rf", seed=seed)
+    y = index[data.store.y[te].astype(np.int64)]
+    f1, lo, hi = macro_f1_interval(y, pred, data.subject_ids()[te], n_classes, seed=seed)
+    return {"kind": "FE-RF", "labelled_windows": int(len(drawn)), "macro_f1": f1,
+            "macro_f1_ci95": [lo, hi]}  # fmt: skip
+
+
 @dataclass
 class FinetuneResult:
     """What :func:`run` returns (and ``harnb finetune`` prints)."""
@@ -437,13 +478,41 @@ class FinetuneResult:
         """The report ``harnb finetune`` prints: the score, its interval, the confusion."""
         s = self.scores
         lo, hi = s["macro_f1_ci95"]
+        sp = self.split
+        n_drawn = len(sp.drawn) if len(sp.drawn) else len(sp.labelled)
+        if sp.validation == "budget":
+            stop = (
+                f"stopping point chosen on {len(sp.val)} of these labelled windows (a stratified "
+                "quarter per class, the rest trained on): no other label was read"
+            )
+        else:
+            stop = (
+                f"stopping point chosen on {len(sp.val)} other labelled windows of the training "
+                "subjects (--validation rest): labels beyond the ones given"
+            )
         lines = [
             f"test subjects {', '.join(s['test_subjects'])} ({s['test_windows']} windows, never "
-            f"trained or validated on); trained on {len(self.split.labelled)} labelled windows "
-            f"of {len(self.split.train_subjects)} subjects ({self._per_class()})",
+            f"trained or validated on); {n_drawn} labelled windows of "
+            f"{len(sp.train_subjects)} subjects ({self._per_class()})",
+            stop,
             f"macro-F1 {100 * s['macro_f1']:.1f} (95 % CI {100 * lo:.1f}–{100 * hi:.1f}, "
             f"bootstrap over {len(s['test_subjects'])} test subjects), accuracy "
             f"{100 * s['accuracy']:.1f} %",
+        ]
+        b = s.get("baseline")
+        if b:
+            blo, bhi = b["macro_f1_ci95"]
+            lines.append(
+                f"reference: features + random forest on the same {b['labelled_windows']} "
+                f"windows: {100 * b['macro_f1']:.1f} [{100 * blo:.1f}, {100 * bhi:.1f}]"
+            )
+            if b["macro_f1"] >= s["macro_f1"]:
+                lines.append(
+                    "note: the fine-tuned model does not beat the simple baseline on these "
+                    "labels; more labels, another strategy, or the baseline itself may serve "
+                    "you better"
+                )
+        lines += [
             "confusion matrix (rows true, columns predicted):",
             confusion_text(s["confusion"]),
         ]
@@ -507,11 +576,15 @@ def run(
     verbose: int = 0,
     progress: bool = False,
     allow: list[str] | tuple[str, ...] | None = None,
+    validation: str = "budget",
+    reference: bool = True,
 ) -> FinetuneResult:
     """The whole path: windows, split, normalisation, K-shot fine-tuning, subject-wise scores,
     and (with ``out``) the saved model and its card. ``progress`` reports each step on stderr;
     ``allow`` turns plausibility checks off for a folder (recorded in the card, and applied
-    by :func:`predict_folder` to new recordings)."""
+    by :func:`predict_folder` to new recordings). ``validation`` says where early stopping
+    reads labels (:func:`draw_labelled`: by default only among the given ones); ``reference``
+    also scores the classical baseline on the same labelled windows."""
     import sys
 
     from harnb.training.profiles import get_profile
@@ -534,8 +607,9 @@ def run(
     train_s, test_s = split_subjects(ud, test_subjects, seed)
     prof = get_profile(profile)
     split = draw_labelled(
-        ud, train_s, test_s, labels_per_class, ratio, prof.max_val_windows, seed=seed
-    )
+        ud, train_s, test_s, labels_per_class, ratio, prof.max_val_windows, seed=seed,
+        validation=validation,
+    )  # fmt: skip
     present = np.unique(ud.store.y)
     classes = [ud.classes[int(c)] for c in present]
     index = np.full(max(len(ud.classes), int(present.max()) + 1), -1, np.int64)
@@ -550,6 +624,9 @@ def run(
     ft, res = finetune_user(pre, X, y, split, len(classes), strategy, profile, seed, verbose)
     say(f"scoring on the {len(split.test)} windows of test subjects {' '.join(test_s)}")
     scores = evaluate_user(ft, X, ud, split, classes, index)
+    if reference:
+        say("scoring the classical baseline on the same labelled windows")
+        scores["baseline"] = baseline_reference(ud, split, index, len(classes), seed)
     card = {
         "format": 1,
         "kind": "harnb fine-tuned model",
@@ -570,6 +647,8 @@ def run(
             "train_subjects": split.train_subjects,
             "test_subjects": split.test_subjects,
             "validation_windows": int(len(split.val)),
+            "validation": split.validation,
+            "labelled_windows": int(len(split.drawn)),
             "seed": seed,
             "profile": prof.name,
             "steps": res.steps if res else 0,
@@ -734,23 +813,38 @@ def describe(data: UserData) -> pd.DataFrame:
 
 
 def scores_table(result: FinetuneResult) -> pd.DataFrame:
-    """One row: the subject-wise score with its interval and what it was computed on."""
-    s, f = result.scores, result.card["finetuning"]
+    """The subject-wise score with its interval and what it was computed on; a second row, the
+    classical baseline on the same labelled windows, where it was scored."""
+    s, f, sp = result.scores, result.card["finetuning"], result.split
     lo, hi = s["macro_f1_ci95"]
-    return pd.DataFrame(
-        [
+    common = {
+        "labelled windows": len(sp.drawn) if len(sp.drawn) else len(sp.labelled),
+        "training subjects": " ".join(f["train_subjects"]),
+        "test subjects": " ".join(f["test_subjects"]),
+        "test windows": s["test_windows"],
+    }
+    rows = [
+        {
+            "model": f"{result.card['base_model'].get('model')} {f['strategy']}",
+            **common,
+            "early stopping on": f"{len(sp.val)} windows ({sp.validation})",
+            "macro-F1 × 100": f"{100 * s['macro_f1']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]",
+            "steps (best)": f"{f['steps']} ({f['best_step']})",
+        }
+    ]
+    b = s.get("baseline")
+    if b:
+        blo, bhi = b["macro_f1_ci95"]
+        rows.append(
             {
-                "strategy": f["strategy"],
-                "labelled windows": len(result.split.labelled),
-                "training subjects": " ".join(f["train_subjects"]),
-                "test subjects": " ".join(f["test_subjects"]),
-                "test windows": s["test_windows"],
-                "macro-F1 × 100": f"{100 * s['macro_f1']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]",
-                "accuracy %": round(100 * s["accuracy"], 1),
-                "steps (best)": f"{f['steps']} ({f['best_step']})",
+                "model": "features + random forest",
+                **common,
+                "early stopping on": "",
+                "macro-F1 × 100": f"{100 * b['macro_f1']:.1f} [{100 * blo:.1f}, {100 * bhi:.1f}]",
+                "steps (best)": "",
             }
-        ]
-    )
+        )
+    return pd.DataFrame(rows)
 
 
 def prediction_summary(pred: pd.DataFrame) -> pd.DataFrame:
