@@ -244,3 +244,29 @@ def test_arm_study_pairs_arms_on_the_same_draws(env, tmp_path) -> None:  # noqa:
     assert arm in {"none", "rotate3d"} and len(ranking) == 2
     vb = s.versus_baseline("tiny")
     assert set(vb["strategy"]) == {"Rd", "P_U"}
+
+
+def test_a_source_subset_pretrains_on_those_sources_only(env, tmp_path) -> None:  # noqa: F811
+    """The source-count curve's machinery: a subset of the sources is its own pre-training
+    (its own cache and configuration), and nonsense subsets fail before any training."""
+    from harnb.training.folds import history_path
+
+    prof, store, _ = env
+    sub = prof.with_(sources=("B",))
+    assert "sources" in sub.training_key() and "sources" not in prof.training_key()
+    df = small_grid(sub, store, tmp_path / "ci_tiny_B.csv", strategies=["P_0", "P_U"])
+    full = small_grid(prof, store, tmp_path / "ci_tiny_all.csv", strategies=["P_0", "P_U"])
+    assert set(df["config"]).isdisjoint(set(full["config"]))
+    import json
+
+    dk = folds.data_key(store)
+    meta = json.loads(history_path("A", "tiny", 0, sub, dk).with_suffix(".json").read_text())
+    assert meta["meta"]["sources"] == ["B"]
+    meta = json.loads(history_path("A", "tiny", 0, prof, dk).with_suffix(".json").read_text())
+    assert sorted(meta["meta"]["sources"]) == ["B", "C"]
+    with pytest.raises(ValueError, match="both a target and a source"):
+        small_grid(prof.with_(sources=("A", "B")), store, tmp_path / "x.csv")
+    with pytest.raises(ValueError, match="have no windows"):
+        small_grid(prof.with_(sources=("Z",)), store, tmp_path / "y.csv")
+    with pytest.raises(ValueError, match="distinct datasets"):
+        prof.with_(sources=())

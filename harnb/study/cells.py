@@ -232,7 +232,7 @@ class CellRunner:
             self.folds[protocol] = prepare_fold(
                 self.store, t, protocol, split_seed=ps,
                 norm_as_released=self.spec.norm_as_released,
-                orientation=prof.orientation, norm=prof.norm,
+                orientation=prof.orientation, norm=prof.norm, sources=prof.sources,
             )  # fmt: skip
         return with_subset_seed(self.folds[protocol], self.store, subset_seed)
 

@@ -199,6 +199,13 @@ def run_grid(
             raise ValueError(f"target {t!r} has no windows in the store (present: {present})")
     if len(present) < 2:
         raise ValueError("LODO needs at least two datasets in the store")
+    if prof.sources is not None:  # a source subset: before any training, say what is wrong
+        missing = sorted(set(prof.sources) - set(present))
+        if missing:
+            raise ValueError(f"sources {missing} have no windows in the store ({present})")
+        clash = sorted(set(prof.sources) & set(targets_))
+        if clash:
+            raise ValueError(f"{clash} cannot be both a target and a source of its pre-training")
 
     cells = cells_for(protocols_, targets_, models_, strategies_, ratios_, seeds_)
     dkey = data_key(store)
@@ -275,6 +282,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
         choices=list(STUDY_ARMS),
         help="orientation arm (device frames): its handling and normalisation "
         "(harnb.training.profiles.STUDY_ARMS; default: the profile's, none)",
+    )
+    a(
+        "--sources",
+        nargs="+",
+        default=None,
+        metavar="DATASET",
+        help="the datasets pre-training combines (default: every dataset but the target); "
+        "a subset measures what each source buys",
     )
     a(
         "--val-labels",
@@ -368,6 +383,8 @@ def run_from_args(args: argparse.Namespace) -> int:
             prof = with_arm(prof, args.orientation)
         if getattr(args, "val_labels", None):
             prof = prof.with_(val_labels=args.val_labels)
+        if getattr(args, "sources", None):
+            prof = prof.with_(sources=tuple(args.sources))
         backend = args.backend or (None if "KERAS_BACKEND" in os.environ else prof.backend)
         _apply_backend(backend)
         if args.cluster_config:

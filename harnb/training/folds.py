@@ -99,18 +99,22 @@ def prepare_fold(
     norm_as_released: bool = False,
     orientation: str = "none",
     norm: str = "sensor",
+    sources: Sequence[str] | None = None,
 ) -> FoldData:
     """Split ``store`` for ``target`` and normalise each dataset from its non-test windows.
 
     ``orientation`` (a mode of :data:`harnb.data.orientation.ARMS`): its fixed part (gravity
     alignment, per window or recording) transforms every window in SI units first, the same
     for every split; ``norm`` is the normalisation mode
-    (:func:`harnb.data.preprocess.fit_normalisation`).
+    (:func:`harnb.data.preprocess.fit_normalisation`); ``sources`` the datasets pre-training
+    combines (None: every other one).
     """
     from harnb.data import preprocess
     from harnb.data.orientation import ARMS
 
-    sp = lodo_split(store, target, protocol, seed=split_seed, subset_seed=subset_seed)
+    sp = lodo_split(
+        store, target, protocol, seed=split_seed, subset_seed=subset_seed, sources=sources
+    )
     arm = ARMS[orientation]
     if arm.mode.startswith("align"):
         store = replace(store, X=arm.deterministic(store.X, groups=np.asarray(store.recording)))
@@ -130,7 +134,9 @@ def with_subset_seed(fold: FoldData, store: WindowStore, subset_seed: int) -> Fo
     sp = fold.split
     if sp.subset_seed == subset_seed:
         return fold
-    new = lodo_split(store, sp.target, sp.protocol, seed=sp.seed, subset_seed=subset_seed)
+    new = lodo_split(
+        store, sp.target, sp.protocol, seed=sp.seed, subset_seed=subset_seed, sources=sp.sources
+    )
     return FoldData(new, fold.X, fold.y, fold.subject, X_si=fold.X_si)
 
 

@@ -117,6 +117,9 @@ class Profile:
     #: counted in the ratio).
     val_labels: str = "oracle"
     budget_val_fraction: float = 0.25
+    #: The datasets pre-training combines (None = every dataset of the store but the target):
+    #: a subset measures what each source buys (the source-count curve).
+    sources: tuple[str, ...] | None = None
     notes: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -136,6 +139,10 @@ class Profile:
             raise ValueError(
                 f"unknown val_labels {self.val_labels!r}; choose one of {', '.join(VAL_LABELS)}"
             )
+        if self.sources is not None and (
+            not self.sources or len(set(self.sources)) != len(self.sources)
+        ):
+            raise ValueError(f"sources must name distinct datasets, got {self.sources!r}")
         if not 0 < self.budget_val_fraction < 1:
             raise ValueError(
                 f"budget_val_fraction must be in (0, 1), got {self.budget_val_fraction}"
@@ -165,6 +172,7 @@ class Profile:
             # so that the runs they do not concern keep their configuration
             **({"orientation": self.orientation_arm.key()} if self.orientation != "none" else {}),
             **({"norm": self.norm} if self.norm != "sensor" else {}),
+            **({"sources": sorted(self.sources)} if self.sources is not None else {}),
         }
 
     def cell_key(self) -> dict[str, Any]:
