@@ -58,7 +58,8 @@ def data_key(store: WindowStore) -> str:
 
 
 def load_store(profile: Profile, names: Sequence[str] | None = None) -> WindowStore:
-    """The windows a profile uses: every available dataset (or ``names``), subsampled.
+    """The windows a profile uses: every available dataset but the extra ones (or ``names``),
+    subsampled.
 
     With ``HARNB_STORES_ONLY`` set, the cached stores alone, without raw data
     (:func:`harnb.data.storepack.load_cached`: a GPU machine with packed stores).
@@ -66,6 +67,12 @@ def load_store(profile: Profile, names: Sequence[str] | None = None) -> WindowSt
     from harnb.data import preprocess, storepack
 
     names = list(names) if names else (list(profile.datasets) if profile.datasets else None)
+    if names is None:  # every available dataset but the extra ones (HuGaDB), which join a run
+        # only when named: adding one to the mirror never changes a committed run's data
+        from harnb.config import EXTRA_DATASETS
+        from harnb.data import datasets
+
+        names = [n for n in datasets.available() if n not in EXTRA_DATASETS] or None
     if storepack.stores_only():
         store = storepack.load_cached(names)
     else:

@@ -345,11 +345,6 @@ def plan_text(plan: tuple[Part, ...] = CPU_PLAN, n_targets: int = 3) -> str:
     return f"{t.to_string(index=False, na_rep='')}\n\n{note}"
 
 
-#: The mirror's datasets of the paper's six, which every committed ``cpu`` run used; an extra
-#: dataset (HuGaDB) joins a run only when named (``--datasets``), so it never changes the data,
-#: and so the configuration, of the committed runs.
-PAPER_MIRROR_SETS: tuple[str, ...] = ("MobiAct", "MotionSense", "UCI")
-
 PROFILES: dict[str, Profile] = {
     "ci": Profile(
         name="ci",
@@ -360,7 +355,6 @@ PROFILES: dict[str, Profile] = {
         precise_bn_windows=512,
         max_val_windows=300,
         models=("hart",),
-        datasets=PAPER_MIRROR_SETS,
         targets=("UCI",),
         protocols=("paper",),
         seeds=(0,),
@@ -377,7 +371,6 @@ PROFILES: dict[str, Profile] = {
         finetune_budget=Budget(min_steps=60, max_steps=3000, eval_every=20, patience=8),
         max_val_windows=500,
         models=("hart", "ispl", "deepconvlstm", "mobilehart"),
-        datasets=PAPER_MIRROR_SETS,
         seeds=(0, 1, 2),
         pretrain_per_seed=True,
         ratios=(0, 1, 5, 10, 70),
