@@ -270,3 +270,26 @@ def test_a_source_subset_pretrains_on_those_sources_only(env, tmp_path) -> None:
         small_grid(prof.with_(sources=("Z",)), store, tmp_path / "y.csv")
     with pytest.raises(ValueError, match="distinct datasets"):
         prof.with_(sources=())
+
+
+def test_source_study_curve_and_leave_one_out(env, tmp_path) -> None:  # noqa: F811
+    from harnb.study.sources import SourceStudy, subset_label, subset_of
+
+    prof, store, _ = env
+    kw = dict(targets=["A"], ratios=[0, 70], seeds=[0, 1])
+    small_grid(prof, store, tmp_path / "ci_tiny_src-all.csv", strategies=["P_0", "Rd", "P_U"], **kw)
+    for s in ("B", "C"):
+        small_grid(prof.with_(sources=(s,)), store, tmp_path / f"ci_tiny_src-{s}.csv",
+                   strategies=["P_0", "P_U"], **kw)  # fmt: skip
+    assert subset_of(tmp_path / "ci_tiny_src-B+C.csv") == ("ci", "tiny", "B+C")
+    assert subset_label(["C", "B"]) == "B+C"
+    st = SourceStudy(str(tmp_path / "ci_tiny_src-*.csv"), n_boot=200)
+    assert st.subsets("tiny", "A") == ["B", "C", "all"]
+    assert [st.k_of("tiny", "A", s) for s in ("B", "C", "all")] == [1, 1, 2]
+    c = st.curve("tiny", "P_U", ratio=70)
+    assert sorted(c["k"]) == [1, 2] and set(c["subsets"]) == {2, 1}
+    assert (c["lo"] <= c["value"]).all() and (c["value"] <= c["hi"]).all()
+    z = st.curve("tiny", "P_0")
+    assert sorted(z["k"]) == [1, 2]
+    loo = st.leave_one_out("tiny", "P_U", ratio=70)
+    assert sorted(loo["removed"]) == ["B", "C"]

@@ -1,0 +1,163 @@
+"""How much each added source dataset buys: the source-count curve (issue 24).
+
+For every target, pre-training runs on every non-empty subset of the other datasets, each
+subset into its own results file, ``<dir>/<profile>_<model>_src-<A>+<B>.csv`` (one
+configuration each; ``harnb run --sources A B``); the full set of sources is the plain LODO
+run, ``<profile>_<model>_src-all.csv``, which also holds Rd and the classical baseline (they do
+not depend on the sources). The subject split depends on the target and seed only, so the
+files are bootstrapped together with the strategy renamed ``<subset>|<strategy>`` and every
+comparison is paired (:class:`harnb.study.intervals.Bootstrap`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harnb.study import intervals
+from harnb.study.results import confusion_path, find_files, read_confusion, read_results
+
+ALL = "all"
+_NAME = re.compile(r"^(?P<profile>[a-z0-9]+)_(?P<model>[a-z]+)_src-(?P<subset>.+)$")
+
+
+def subset_of(path: str | Path) -> tuple[str, str, str]:
+    """(profile, model, subset label) of ``<profile>_<model>_src-<A>+<B>.csv``."""
+    m = _NAME.match(Path(path).stem)
+    if not m:
+        raise ValueError(f"{Path(path).name}: not named <profile>_<model>_src-<A+B|all>.csv")
+    return m["profile"], m["model"], m["subset"]
+
+
+def subset_label(sources: Sequence[str]) -> str:
+    """The file label of a subset of sources: sorted names joined by ``+``."""
+    return "+".join(sorted(sources))
+
+
+class SourceStudy:
+    """Every subset's results of one model, bootstrapped together (paired)."""
+
+    def __init__(
+        self, pattern: str = "data/results/sources/cpu_*_src-*.csv", n_boot: int = 2000
+    ) -> None:
+        self.files = [p for p in find_files(pattern) if not p.name.endswith(".confusion.csv")]
+        conf = []
+        for f in self.files:
+            _, _, label = subset_of(f)
+            r, c = read_results(f), read_confusion(confusion_path(f))
+            if r.empty or c.empty:
+                continue
+            ok = r[(r["metric"] == "macro_f1") & (r["status"] == "ok")]
+            keep = set(zip(ok["strategy"], ok["target"], ok["ratio"], ok["seed"], ok["config"],
+                           strict=True))  # fmt: skip
+            c = c[[k in keep for k in zip(c["strategy"], c["target"], c["ratio"], c["seed"],
+                                          c["config"], strict=True)]]  # fmt: skip
+            conf.append(c.assign(subset=label, strategy=label + "|" + c["strategy"]))
+        self.confusion = pd.concat(conf, ignore_index=True) if conf else pd.DataFrame()
+        self.boot = intervals.Bootstrap(self.confusion, n_boot=n_boot)
+
+    @property
+    def empty(self) -> bool:
+        return self.confusion.empty
+
+    def targets(self, model: str) -> list[str]:
+        return sorted({c[1] for c in self.boot.cells() if c[2] == model})
+
+    def subsets(self, model: str, target: str) -> list[str]:
+        """Subset labels run for ``target`` (``all`` = every other dataset)."""
+        return sorted({c[3].split("|", 1)[0] for c in self.boot.cells()
+                       if c[2] == model and c[1] == target})  # fmt: skip
+
+    def k_of(self, model: str, target: str, label: str) -> int:
+        """Number of sources of a subset (``all``: one more than the largest named subset)."""
+        if label != ALL:
+            return len(label.split("+"))
+        named = [len(s.split("+")) for s in self.subsets(model, target) if s != ALL]
+        others = {n for s in self.subsets(model, target) if s != ALL for n in s.split("+")}
+        return max(len(others), max(named, default=0) + 1)
+
+    def _reps(self, cell: tuple, seeds: list[int]) -> tuple[float, np.ndarray]:
+        return self.boot.replicates(cell, seeds)
+
+    def _rd(self, model: str, target: str, ratio: int, protocol: str) -> tuple | None:
+        rd = (protocol, target, model, f"{ALL}|Rd", ratio)
+        return rd if self.boot.seeds(rd) else None
+
+    def curve(
+        self,
+        model: str,
+        strategy: str = "P_U",
+        ratio: int = 1,
+        protocol: str = "paper",
+        versus_rd: bool = True,
+    ) -> pd.DataFrame:
+        """Per k (number of sources): the mean over targets of the mean over that target's
+        subsets of size k of ``strategy`` (− Rd when ``versus_rd``), × 1, with a 95 % interval;
+        per target too. P_0 at ratio 0 ignores ``versus_rd``."""
+        rows, per_k = [], {}
+        for t in self.targets(model):
+            rd = None
+            if versus_rd and strategy != "P_0":
+                rd = self._rd(model, t, ratio, protocol)
+                if rd is None:
+                    continue
+            by_k: dict[int, list] = {}
+            for label in self.subsets(model, t):
+                cell = (
+                    protocol,
+                    t,
+                    model,
+                    f"{label}|{strategy}",
+                    0 if strategy == "P_0" else ratio,
+                )
+                seeds = self.boot.seeds(cell)
+                if rd is not None:
+                    seeds = sorted(set(seeds) & set(self.boot.seeds(rd)))
+                if not seeds:
+                    continue
+                p, r = self._reps(cell, seeds)
+                if rd is not None:
+                    pr, rr = self._reps(rd, seeds)
+                    p, r = p - pr, r - rr
+                by_k.setdefault(self.k_of(model, t, label), []).append((p, r))
+            for k, items in by_k.items():
+                point = float(np.mean([p for p, _ in items]))
+                reps = np.mean(np.stack([r for _, r in items]), 0)
+                lo, hi = np.percentile(reps, [2.5, 97.5])
+                rows.append({"target": t, "k": k, "subsets": len(items), "value": point,
+                             "lo": lo, "hi": hi})  # fmt: skip
+                per_k.setdefault(k, []).append((t, point, reps))
+        targets = {r["target"] for r in rows}
+        for k, items in per_k.items():
+            if {t for t, _, _ in items} == targets and len(targets) > 1:
+                reps = np.mean(np.stack([r for _, _, r in items]), 0)
+                lo, hi = np.percentile(reps, [2.5, 97.5])
+                rows.append({"target": "AVG", "k": k, "subsets": sum(1 for _ in items),
+                             "value": float(np.mean([p for _, p, _ in items])), "lo": lo,
+                             "hi": hi})  # fmt: skip
+        return pd.DataFrame(rows, columns=["target", "k", "subsets", "value", "lo", "hi"])
+
+    def leave_one_out(
+        self, model: str, strategy: str = "P_U", ratio: int = 1, protocol: str = "paper"
+    ) -> pd.DataFrame:
+        """What removing each source costs each target: score(all) − score(all but it),
+        paired within seeds (× 1; positive = the source helped)."""
+        pairs = []
+        for t in self.targets(model):
+            labels = self.subsets(model, t)
+            if ALL not in labels:
+                continue
+            named = [s for s in labels if s != ALL]
+            others = sorted({n for s in named for n in s.split("+")})
+            r = 0 if strategy == "P_0" else ratio
+            full = (protocol, t, model, f"{ALL}|{strategy}", r)
+            for src in others:
+                rest = subset_label([o for o in others if o != src])
+                cell = (protocol, t, model, f"{rest}|{strategy}", r)
+                if rest in labels and self.boot.seeds(cell):
+                    pairs.append((full, cell, {"target": t, "removed": src}))
+        return intervals.paired_differences(self.boot, pairs)
