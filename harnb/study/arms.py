@@ -11,21 +11,13 @@ difference is computed replicate by replicate.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from harnb.config import CLASS_INDEX
 from harnb.study import intervals
-from harnb.study.results import (
-    confusion_matrix_of,
-    confusion_path,
-    find_files,
-    read_confusion,
-    read_results,
-)
+from harnb.study.results import confusion_matrix_of, find_files, read_with_confusion
 
 #: Classes whose label is the device's posture (gravity's direction is the label).
 POSTURE: tuple[str, ...] = ("Sitting", "Standing", "Lying")
@@ -48,15 +40,9 @@ class ArmStudy:
         res, conf = [], []
         for f in self.files:
             _, _, arm = arm_of(f)
-            r = read_results(f)
-            c = read_confusion(confusion_path(f))
+            r, c = read_with_confusion(f)
             if r.empty or c.empty:
                 continue
-            ok = r[(r["metric"] == "macro_f1") & (r["status"] == "ok")]
-            keep = set(zip(ok["strategy"], ok["target"], ok["ratio"], ok["seed"], ok["config"],
-                           strict=True))  # fmt: skip
-            c = c[[k in keep for k in zip(c["strategy"], c["target"], c["ratio"], c["seed"],
-                                          c["config"], strict=True)]]  # fmt: skip
             res.append(r.assign(arm=arm))
             conf.append(c.assign(arm=arm, strategy=arm + "|" + c["strategy"]))
         self.results = pd.concat(res, ignore_index=True) if res else pd.DataFrame()
@@ -158,13 +144,3 @@ class ArmStudy:
         d = d[d["arm"] == best]
         chosen = best if best != base and len(d) and float(d.iloc[0]["lo"]) > 0 else base
         return chosen, s
-
-
-def class_index(name: str) -> int:
-    """Index of a class of the union (for tests and pages)."""
-    return CLASS_INDEX[name]
-
-
-def arms_of(files: Sequence[Path]) -> list[str]:
-    """Arm names of some results files, in file order."""
-    return [arm_of(f)[2] for f in files]

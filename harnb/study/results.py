@@ -423,6 +423,19 @@ def read_confusion(path: str | os.PathLike[str]) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+def read_with_confusion(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(results, confusion rows) of one results file, the confusion rows kept only for its
+    finished cells under the configuration their results rows carry."""
+    r = read_results(path)
+    c = read_confusion(confusion_path(path))
+    if r.empty or c.empty:
+        return r, c.iloc[:0] if not c.empty else c
+    ok = r[(r["metric"] == "macro_f1") & (r["status"] == "ok")]
+    keys = ("strategy", "target", "ratio", "seed", "config")
+    keep = set(zip(*(ok[k] for k in keys), strict=True))
+    return r, c[[k in keep for k in zip(*(c[k] for k in keys), strict=True)]]
+
+
 def confusion_matrix_of(row: Any) -> tuple[np.ndarray, np.ndarray]:
     """(classes, counts (len(classes), 10)) of one confusion row."""
     classes = np.asarray(str(row.classes).split(), np.int64)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from harnb.study import intervals
-from harnb.study.results import confusion_path, find_files, read_confusion, read_results
+from harnb.study.results import find_files, read_with_confusion
 
 ALL = "all"
 _NAME = re.compile(r"^(?P<profile>[a-z0-9]+)_(?P<model>[a-z]+)_src-(?P<subset>.+)$")
@@ -48,14 +48,9 @@ class SourceStudy:
         conf = []
         for f in self.files:
             _, _, label = subset_of(f)
-            r, c = read_results(f), read_confusion(confusion_path(f))
+            r, c = read_with_confusion(f)
             if r.empty or c.empty:
                 continue
-            ok = r[(r["metric"] == "macro_f1") & (r["status"] == "ok")]
-            keep = set(zip(ok["strategy"], ok["target"], ok["ratio"], ok["seed"], ok["config"],
-                           strict=True))  # fmt: skip
-            c = c[[k in keep for k in zip(c["strategy"], c["target"], c["ratio"], c["seed"],
-                                          c["config"], strict=True)]]  # fmt: skip
             conf.append(c.assign(subset=label, strategy=label + "|" + c["strategy"]))
         self.confusion = pd.concat(conf, ignore_index=True) if conf else pd.DataFrame()
         self.boot = intervals.Bootstrap(self.confusion, n_boot=n_boot)
