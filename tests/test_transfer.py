@@ -244,6 +244,13 @@ def test_arm_study_pairs_arms_on_the_same_draws(env, tmp_path) -> None:  # noqa:
     assert arm in {"none", "rotate3d"} and len(ranking) == 2
     vb = s.versus_baseline("tiny")
     assert set(vb["strategy"]) == {"Rd", "P_U"}
+    from harnb.book.pages import orientation as page
+
+    html = page.page(s, "tiny").data
+    assert "Gain over 'none'" in html and "Posture and locomotion" in html
+    assert "criterion" in page.choice_note(s, "tiny").lower()
+    frames = page.frames_table(store)
+    assert list(frames.columns[:2]) == ["windows", "static windows"]
 
 
 def test_a_source_subset_pretrains_on_those_sources_only(env, tmp_path) -> None:  # noqa: F811
@@ -293,3 +300,13 @@ def test_source_study_curve_and_leave_one_out(env, tmp_path) -> None:  # noqa: F
     assert sorted(z["k"]) == [1, 2]
     loo = st.leave_one_out("tiny", "P_U", ratio=70)
     assert sorted(loo["removed"]) == ["B", "C"]
+    # chapter 9 renders it, with the pre-training windows of every subset
+    from harnb.book.pages import sources as page
+
+    sizes = page.pretraining_windows(store, targets=["A"])
+    assert sorted(sizes["subset"]) == ["B", "C", "all"]
+    full = sizes.set_index("subset")["windows"]
+    assert full["all"] == full["B"] + full["C"]  # the union's train parts
+    html = page.page(st, "tiny", sizes).data
+    assert "Leave one source out" in html and "More data or more datasets" in html
+    assert "No source-count run" in page.page(SourceStudy(str(tmp_path / "none_*.csv")), "x").data

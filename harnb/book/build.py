@@ -30,6 +30,7 @@ CHAPTERS: tuple[str, ...] = (
     "06_tsne",
     "07_your_data",
     "08_orientation",
+    "09_sources",
 )
 
 

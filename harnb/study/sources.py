@@ -75,12 +75,45 @@ class SourceStudy:
         others = {n for s in self.subsets(model, target) if s != ALL for n in s.split("+")}
         return max(len(others), max(named, default=0) + 1)
 
-    def _reps(self, cell: tuple, seeds: list[int]) -> tuple[float, np.ndarray]:
-        return self.boot.replicates(cell, seeds)
-
     def _rd(self, model: str, target: str, ratio: int, protocol: str) -> tuple | None:
         rd = (protocol, target, model, f"{ALL}|Rd", ratio)
         return rd if self.boot.seeds(rd) else None
+
+    def per_subset(
+        self,
+        model: str,
+        strategy: str = "P_U",
+        ratio: int = 1,
+        protocol: str = "paper",
+        versus_rd: bool = True,
+    ) -> tuple[pd.DataFrame, dict]:
+        """One row per (target, subset): k, ``strategy`` (− Rd when ``versus_rd``; P_0 at ratio
+        0 never) × 1 with a 95 % interval; and the replicates by (target, subset)."""
+        rows, reps_of = [], {}
+        for t in self.targets(model):
+            rd = None
+            if versus_rd and strategy != "P_0":
+                rd = self._rd(model, t, ratio, protocol)
+                if rd is None:
+                    continue
+            for label in self.subsets(model, t):
+                r = 0 if strategy == "P_0" else ratio
+                cell = (protocol, t, model, f"{label}|{strategy}", r)
+                seeds = self.boot.seeds(cell)
+                if rd is not None:
+                    seeds = sorted(set(seeds) & set(self.boot.seeds(rd)))
+                if not seeds:
+                    continue
+                p, reps = self.boot.replicates(cell, seeds)
+                if rd is not None:
+                    pr, rr = self.boot.replicates(rd, seeds)
+                    p, reps = p - pr, reps - rr
+                lo, hi = np.percentile(reps, [2.5, 97.5])
+                rows.append({"target": t, "subset": label, "k": self.k_of(model, t, label),
+                             "value": p, "lo": lo, "hi": hi, "seeds": len(seeds)})  # fmt: skip
+                reps_of[(t, label)] = reps
+        cols = ["target", "subset", "k", "value", "lo", "hi", "seeds"]
+        return pd.DataFrame(rows, columns=cols), reps_of
 
     def curve(
         self,
@@ -93,45 +126,21 @@ class SourceStudy:
         """Per k (number of sources): the mean over targets of the mean over that target's
         subsets of size k of ``strategy`` (− Rd when ``versus_rd``), × 1, with a 95 % interval;
         per target too. P_0 at ratio 0 ignores ``versus_rd``."""
+        subs, reps_of = self.per_subset(model, strategy, ratio, protocol, versus_rd)
         rows, per_k = [], {}
-        for t in self.targets(model):
-            rd = None
-            if versus_rd and strategy != "P_0":
-                rd = self._rd(model, t, ratio, protocol)
-                if rd is None:
-                    continue
-            by_k: dict[int, list] = {}
-            for label in self.subsets(model, t):
-                cell = (
-                    protocol,
-                    t,
-                    model,
-                    f"{label}|{strategy}",
-                    0 if strategy == "P_0" else ratio,
-                )
-                seeds = self.boot.seeds(cell)
-                if rd is not None:
-                    seeds = sorted(set(seeds) & set(self.boot.seeds(rd)))
-                if not seeds:
-                    continue
-                p, r = self._reps(cell, seeds)
-                if rd is not None:
-                    pr, rr = self._reps(rd, seeds)
-                    p, r = p - pr, r - rr
-                by_k.setdefault(self.k_of(model, t, label), []).append((p, r))
-            for k, items in by_k.items():
-                point = float(np.mean([p for p, _ in items]))
-                reps = np.mean(np.stack([r for _, r in items]), 0)
-                lo, hi = np.percentile(reps, [2.5, 97.5])
-                rows.append({"target": t, "k": k, "subsets": len(items), "value": point,
-                             "lo": lo, "hi": hi})  # fmt: skip
-                per_k.setdefault(k, []).append((t, point, reps))
+        for (t, k), g in subs.groupby(["target", "k"]):
+            reps = np.mean(np.stack([reps_of[(t, s)] for s in g["subset"]]), 0)
+            lo, hi = np.percentile(reps, [2.5, 97.5])
+            point = float(g["value"].mean())
+            rows.append({"target": t, "k": int(k), "subsets": len(g), "value": point,
+                         "lo": lo, "hi": hi})  # fmt: skip
+            per_k.setdefault(int(k), []).append((t, point, reps))
         targets = {r["target"] for r in rows}
         for k, items in per_k.items():
             if {t for t, _, _ in items} == targets and len(targets) > 1:
                 reps = np.mean(np.stack([r for _, _, r in items]), 0)
                 lo, hi = np.percentile(reps, [2.5, 97.5])
-                rows.append({"target": "AVG", "k": k, "subsets": sum(1 for _ in items),
+                rows.append({"target": "AVG", "k": k, "subsets": len(items),
                              "value": float(np.mean([p for _, p, _ in items])), "lo": lo,
                              "hi": hi})  # fmt: skip
         return pd.DataFrame(rows, columns=["target", "k", "subsets", "value", "lo", "hi"])

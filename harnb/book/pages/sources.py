@@ -1,0 +1,129 @@
+"""Chapter 9, how many datasets does it take: the gain over Rd against the number of source
+datasets, the zero-shot score against it, what removing each source costs each target, and
+the gain against the number of pre-training windows (more data, or more datasets?)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import combinations
+
+import pandas as pd
+
+from harnb.book import plots, tables
+from harnb.data.splits import lodo_split
+from harnb.data.store import WindowStore
+from harnb.study import intervals
+from harnb.study.published import display_name
+from harnb.study.sources import ALL, SourceStudy, subset_label
+
+COMPARABILITY = (
+    "The paper combines up to five sources out of six datasets; here four datasets are "
+    "available (UCI, MotionSense, the MobiFall 9-subject subset, HuGaDB's thigh IMU), so each "
+    "target has three sources and k runs from 1 to 3. The paper reports no such curve; its "
+    "numbers are not comparable with these."
+)
+
+
+def pretraining_windows(
+    store: WindowStore, targets: Sequence[str] | None = None, seed: int = 0
+) -> pd.DataFrame:
+    """Source-training windows of every (target, non-empty subset of its sources)."""
+    rows = []
+    names = store.datasets()
+    for t in targets or names:
+        others = [d for d in names if d != t]
+        for k in range(1, len(others) + 1):
+            for sub in combinations(others, k):
+                sp = lodo_split(store, t, "paper", seed=seed, sources=sub)
+                label = ALL if k == len(others) else subset_label(sub)
+                rows.append({"target": t, "subset": label, "k": k,
+                             "windows": len(sp.source_train)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def curve_table(study: SourceStudy, model: str, ratios: Sequence[int] = (1, 5, 10)):
+    """P_U − Rd and P_F − Rd (× 100, mean over targets) per k and ratio; P_0 per k."""
+    parts = []
+    for st in ("P_U", "P_F"):
+        for r in ratios:
+            c = study.curve(model, st, r)
+            parts.append(c.assign(ratio=r, comparison=f"{st} − Rd"))
+    z = study.curve(model, "P_0", 0, versus_rd=False)
+    parts.append(z.assign(ratio=0, comparison="P_0"))
+    d = pd.concat(parts, ignore_index=True)
+    if d.empty:
+        return d
+    d = d[d["target"] == ("AVG" if "AVG" in set(d["target"]) else d["target"].iloc[0])]
+    return intervals.table(d.rename(columns={"value": "diff"}), value="diff", index="k",
+                           columns=("ratio", "comparison"), signed=True)  # fmt: skip
+
+
+def curve_figure(study: SourceStudy, model: str, ratio: int = 1):
+    """The curve: gain of P_U and P_F over Rd against k, per target and on average."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for st in ("P_U", "P_F"):
+        c = study.curve(model, st, ratio)
+        for t, g in c.groupby("target"):
+            g = g.sort_values("k")
+            fig.add_scatter(
+                x=g["k"], y=g["value"] * 100, mode="lines+markers",
+                name=f"{st} − Rd, {display_name(t) if t != 'AVG' else 'mean over targets'}",
+                error_y={"type": "data", "symmetric": False,
+                         "array": (g["hi"] - g["value"]) * 100,
+                         "arrayminus": (g["value"] - g["lo"]) * 100},
+            )  # fmt: skip
+    fig.update_layout(
+        height=420, xaxis_title="source datasets combined (k)", yaxis_title="macro-F1 gain × 100",
+        title=f"{model}, {ratio} % labels: what each added source buys",
+        xaxis={"dtick": 1},
+    )  # fmt: skip
+    return fig
+
+
+def leave_one_out_table(study: SourceStudy, model: str, ratio: int = 1):
+    """score(all sources) − score(all but one), × 100, per target (rows) and removed source."""
+    d = study.leave_one_out(model, "P_U", ratio)
+    if d.empty:
+        return d
+    d = d.assign(target=d["target"].map(lambda t: display_name(t) if t != "AVG" else t))
+    return intervals.table(d, value="diff", index="target", columns=("removed",), signed=True)
+
+
+def windows_figure(study: SourceStudy, model: str, sizes: pd.DataFrame, ratio: int = 1):
+    """Gain of P_U over Rd against the pre-training windows of each (target, subset)."""
+    import plotly.graph_objects as go
+
+    subs, _ = study.per_subset(model, "P_U", ratio)
+    d = subs.merge(sizes, on=["target", "subset", "k"], how="inner")
+    fig = go.Figure()
+    for t, g in d.groupby("target"):
+        fig.add_scatter(x=g["windows"], y=g["value"] * 100, mode="markers",
+                        name=display_name(t), text=g["subset"],
+                        marker={"size": 6 + 4 * g["k"]})  # fmt: skip
+    fig.update_layout(height=420, xaxis_title="pre-training windows (source train parts)",
+                      yaxis_title="P_U − Rd × 100", xaxis_type="log",
+                      title="More data or more datasets? (marker size: k)")  # fmt: skip
+    return fig
+
+
+def page(study: SourceStudy, model: str = "hart", sizes: pd.DataFrame | None = None):
+    """Chapter 9's sections, or a note where nothing is committed."""
+    if study.empty:
+        return tables.note(
+            f"No source-count run is committed yet. {COMPARABILITY} The machinery is "
+            "<code>harnb run --sources A B</code> (one results file per subset, "
+            "<code>data/results/sources/cpu_hart_src-A+B.csv</code>) and "
+            "<code>harnb.study.sources</code>."
+        )
+    parts = [
+        ("What is comparable", tables.note(COMPARABILITY)),
+        ("Gain over Rd and zero-shot score against k", curve_table(study, model)),
+        ("The curve at 1 % labels", plots.show(curve_figure(study, model))),
+        ("Leave one source out (P_U at 1 %)", leave_one_out_table(study, model)),
+    ]
+    if sizes is not None and not sizes.empty:
+        parts.append(("Gain against pre-training windows", plots.show(
+            windows_figure(study, model, sizes))))  # fmt: skip
+    return tables.sections(parts)
