@@ -65,3 +65,28 @@ def test_the_check_can_fail(cpu_data_key: str) -> None:
         prof.with_(lr=prof.lr * 2), "paper", cpu_data_key
     )
     assert os.fspath(RESULTS).endswith("data/results")
+
+
+ARM_FILES = sorted(
+    p
+    for d in ("orientation", "partial/orientation")
+    for p in (RESULTS / d).glob("cpu_hart_*.csv")
+    if not p.name.endswith(".confusion.csv")
+)
+
+
+@pytest.mark.skipif(not ARM_FILES, reason="no orientation results committed")
+@pytest.mark.parametrize("path", ARM_FILES, ids=[p.stem for p in ARM_FILES])
+def test_orientation_results_match_this_codes_configuration(path: Path, cpu_data_key: str) -> None:
+    """A committed (or partial) arm file resumes under this code: its arm, its label budget."""
+    from harnb.study.arms import arm_of
+    from harnb.training.profiles import with_arm
+
+    arm = arm_of(path)[2]
+    base, _, budget = arm.partition("-")
+    prof = with_arm(get_profile("cpu"), base)
+    if budget:
+        assert budget == "budget", arm
+        prof = prof.with_(val_labels="budget")
+    df = pd.read_csv(path, dtype=str)
+    assert set(df["config"]) == {config_hash(prof, "paper", cpu_data_key)}, path.name
