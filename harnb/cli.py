@@ -82,6 +82,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     from harnb import config
     from harnb.data import datasets
     from harnb.data.datasets import added
+    from harnb.study.published import display_name
 
     avail = set(datasets.available())
     for name in datasets.names():
@@ -94,6 +95,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
             state = "not fetched"
         else:
             state = "own classes" if ds.own_classes else "folder gone"
+        shown = display_name(name)
+        if shown != name:  # what the book's tables call it (the data it really holds)
+            where += f"; shown as {shown}"
         print(f"{name:<16} {state:<12} {where}")
     return 0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harnb.book.build import CHAPTERS, NOTEBOOKS_DIR, _chapter_names
+from harnb.book.build import CHAPTERS, FRONT, NOTEBOOKS_DIR, _chapter_names, tidy_executed
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -35,15 +35,62 @@ def test_notebook_is_stripped_and_thin(name: str) -> None:
 
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_code_is_collapsed_but_parameters_show(name: str) -> None:
-    """Pages read as prose, tables and figures: every code cell but the parameters is hidden."""
+    """Pages read as prose, tables and figures: every code cell but the parameters is hidden;
+    the front page folds its parameters too, so that its first screen reaches a result."""
     for c in _nb(name)["cells"]:
         if c["cell_type"] != "code":
             continue
         tags = c.get("metadata", {}).get("tags", [])
-        if "parameters" in tags:
+        if "parameters" in tags and name != FRONT:
             assert "hide-input" not in tags, f"{name}: the parameters cell must stay visible"
         else:
             assert "hide-input" in tags, f"{name}: a code cell is not collapsed"
+
+
+def test_front_page_lists_every_chapter() -> None:
+    text = "".join(
+        "".join(c["source"]) for c in _nb(FRONT)["cells"] if c["cell_type"] == "markdown"
+    )
+    listed = text[text.index("## The chapters") :]
+    for name in CHAPTERS[1:]:
+        assert f"{{doc}}`{name}`" in listed, f"the front page's chapter list misses {name}"
+
+
+def test_one_parameters_box_with_the_values_run(tmp_path: Path, monkeypatch) -> None:
+    """papermill's injected cell is folded into the notebook's own parameters cell (values
+    replaced, comments kept), and nothing of the build machine stays in the served notebook."""
+    from harnb.config import data_dir
+
+    monkeypatch.setenv("HARNB_DATA", str(tmp_path / "data"))
+    nb = _nb("05_lodo")
+    nb["cells"].insert(
+        2,
+        {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]}, "outputs": [],
+         "source": '# Parameters\nprofile = "cpu"\nmodels = ["hart", "ispl"]\n'},
+    )  # fmt: skip
+    nb["cells"][3]["outputs"] = [
+        {"output_type": "stream", "name": "stdout",
+         "text": "WARNING:tensorflow:5 out of the last 5 calls to <function f> triggered "
+                 "tf.function retracing.\n  Tracing is expensive\nkept\n"},
+        {"output_type": "display_data", "metadata": {},
+         "data": {"text/plain": f"{data_dir()}/raw/UCI and {REPO / 'data'}"}},
+    ]  # fmt: skip
+    nb["metadata"]["papermill"] = {"input_path": str(NOTEBOOKS_DIR / "05_lodo.ipynb"),
+                                   "output_path": "/tmp/x/executed/05_lodo.ipynb"}  # fmt: skip
+    out = tidy_executed(nb, "05_lodo")
+    params = [c for c in out["cells"] if "parameters" in c["metadata"].get("tags", [])]
+    assert len(params) == 1
+    assert not [c for c in out["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    src = params[0]["source"]
+    assert 'profile = "cpu"  # ' not in src and src.startswith('profile = "cpu"\n')
+    assert 'models = ["hart", "ispl"]\n' in src and "ratios = None\n" in src
+    assert "run = True  # also run" in src  # comments and undeclared values kept
+    outs = out["cells"][2]["outputs"]
+    assert outs[0]["text"] == "kept\n"
+    assert outs[1]["data"]["text/plain"] == "<data>/raw/UCI and ./data"
+    assert out["metadata"]["papermill"]["input_path"] == "notebooks/05_lodo.ipynb"
+    assert str(tmp_path) not in json.dumps(out) and str(REPO) not in json.dumps(out)
+    assert "/tmp/x" not in json.dumps(out)
 
 
 def test_toc_lists_every_chapter() -> None:
@@ -73,6 +120,7 @@ def test_book_builds_with_real_numbers(built_book: Path) -> None:
     # committed results, not the ci build's numbers, are what the study chapters show
     front = (html / "notebooks" / "00_findings.html").read_text()
     assert "What the study found here" in front and "Figure 1" in front
+    assert "Table 1" in front  # the findings table is numbered as a table (issue 25)
     assert (html / "_static" / "results" / "cpu_hart.csv").exists()
     assert (
         'href="../_static/results/cpu_hart.csv"'
@@ -84,8 +132,10 @@ def test_book_builds_with_real_numbers(built_book: Path) -> None:
     assert "MotionSense_csv" in ch7 and "Confusion matrix" in ch7 and "macro-F1" in ch7
     ch1 = (html / "notebooks" / "01_datasets.html").read_text()
     # Real counts from the mirror: UCI's 30 subjects, MotionSense's 24, the MobiFall subset's 9.
-    for dataset in ("UCI", "MotionSense", "MobiAct"):
+    for dataset in ("UCI", "MotionSense", "MobiFall (9 subj.)"):
         assert dataset in ch1
+    # Table I: integers as integers, hours and rates rounded (issue 25: 9.0, 752573.0, 87.22…)
+    assert "752,573" in ch1 and "752573.0" not in ch1 and "87.22245" not in ch1
     assert "Plotly.newPlot" in ch1
     executed = json.loads((built_book / "executed" / "01_datasets.ipynb").read_text())
     outs = json.dumps([c.get("outputs") for c in executed["cells"] if c["cell_type"] == "code"])

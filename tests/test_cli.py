@@ -203,3 +203,12 @@ def test_fetch_in_a_fresh_shell_uses_the_default_mirror(mirror, tmp_path, monkey
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "raw" / "UCI").is_dir()
+
+
+def test_data_list_gives_the_name_the_book_shows(data: Path, capsys) -> None:
+    """The mirror's MobiAct is the 9-subject MobiFall subset: ``data list`` says what the
+    book's tables call it, as the paper's name alone would mislead."""
+    assert main(["data", "list"]) == 0
+    lines = {x.split()[0]: x for x in capsys.readouterr().out.splitlines()}
+    assert lines["MobiAct"].endswith("shown as MobiFall (9 subj.)")
+    assert "shown as" not in lines["UCI"]

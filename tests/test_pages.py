@@ -27,6 +27,34 @@ def test_fmt_table_integers_decimals_and_blanks() -> None:
     assert "NaN" not in html and "nan" not in html and "752,573" in html
 
 
+def test_a_transposed_table_formats_cell_by_cell() -> None:
+    """Table I transposed: one column per dataset, rows of different kinds (issue 25:
+    ``9.0`` subjects, ``752573.0`` samples, ``2.332635549166665`` h)."""
+    t = pd.DataFrame(
+        [{"subjects": 9, "samples": 752573.0, "hours": 2.332635549166665, "rate": 87.2224,
+          "paper": None, "position": "thigh"}], index=["MobiFall (9 subj.)"], dtype=object,
+    ).T  # fmt: skip
+    shown = tables.fmt_table(t)["MobiFall (9 subj.)"]
+    assert list(shown) == ["9", "752,573", "2.3", "87.2", "", "thigh"]
+
+
+def test_html_table_escapes_text_keeps_own_markup_and_scrolls() -> None:
+    df = pd.DataFrame(
+        {"where": ["<data>/raw/UCI", "a < b & c"],
+         "see": ['<a href="05_lodo.html">chapter 5</a>', "<code>paper</code>"]},
+        index=pd.Index(["<x>", "y"], name="<n>"),
+    )  # fmt: skip
+    html = tables.html_table(df).data
+    assert "&lt;data&gt;/raw/UCI" in html and "a &lt; b &amp; c" in html
+    assert '<a href="05_lodo.html">chapter 5</a>' in html and "<code>paper</code>" in html
+    assert "<x>" not in html and "&lt;x&gt;" in html and "&lt;n&gt;" in html
+    assert html.startswith('<div class="harnb-table-wrap" style="overflow-x: auto;')
+    empty = tables.html_table(df.iloc[:0], empty="No cell collapsed.").data
+    assert empty == "<p><em>No cell collapsed.</em></p>" and "<table" not in empty
+    sec = tables.sections([("a", df.iloc[:0], "ispl: paper protocol only."), ("b", df.iloc[:0])])
+    assert "ispl: paper protocol only." in sec.data and ">none<" not in sec.data
+
+
 def test_chapter1_tables_show_an_extra_dataset_beside_the_paper() -> None:
     from harnb.book.pages import datasets as page
     from harnb.data.datasets import Recording, Stream
@@ -39,20 +67,25 @@ def test_chapter1_tables_show_an_extra_dataset_beside_the_paper() -> None:
 
     recs = {"UCI": [rec("UCI", "1")], "HuGaDB": [rec("HuGaDB", "2"), rec("HuGaDB", "5")]}
     t = page.table1(recs, {"UCI": 7, "HuGaDB": 3}, {"HuGaDB": 110})
-    assert list(t.index) == [*config.DATASETS, "HuGaDB (9 subj.)"]
+    shown = [published.display_name(d) for d in config.DATASETS]  # MobiFall (9 subj.)
+    assert list(t.index) == [*shown, "HuGaDB (9 subj.)"]
     hg = t.loc["HuGaDB (9 subj.)"]
     assert hg["paper: # samples"] is None and hg["paper: rate"] is None  # blanks, not numbers
     assert (hg["ours: subjects"], hg["ours: windows"]) == (2, 3)
     assert hg["ours: files left out (corrupted gyroscope)"] == 110
     assert t.loc["UCI", "ours: files left out (corrupted gyroscope)"] is None
     shown = tables.fmt_table(t.T)
-    assert shown.loc["paper: # samples", "UCI"] == "10299"  # an integer, beside the blank
+    assert shown.loc["paper: # samples", "UCI"] == "10,299"  # an integer, beside the blank
     assert shown.loc["paper: # samples", "HuGaDB (9 subj.)"] == ""
     y = np.array([5, 5, 0, 3], np.int8)
     counts = page.class_counts(y, np.array(["HuGaDB", "HuGaDB", "UCI", "MobiAct"]))
-    assert list(counts.index) == ["MobiAct", "UCI", "HuGaDB (9 subj.)"]  # paper order, then extras
+    # paper order, then extras, each under the name every chapter gives it
+    assert list(counts.index) == ["MobiFall (9 subj.)", "UCI", "HuGaDB (9 subj.)"]
     cov = page.class_coverage(counts)
     assert cov.loc["HuGaDB (9 subj.)", "Walking"] == "✓"  # no released-code table to compare
+    # still compared with the released code's MobiAct classes under its display name
+    assert cov.loc["MobiFall (9 subj.)", "Sitting"] == "✓"
+    assert cov.loc["MobiFall (9 subj.)", "Standing"] == "✗ (absent here)"
     assert "**HuGaDB (9 subj.)**" in page.dataset_cards() and "Chereshnev" in page.dataset_cards()
 
 
@@ -62,6 +95,8 @@ def test_display_path_hides_the_machine(tmp_path, monkeypatch) -> None:
     assert tables.display_path(config.REPO_ROOT / "data" / "results") == "./data/results"
     assert tables.display_path("/somewhere/else/MobiAct") == "MobiAct"
     assert tables.display_path("") == ""
+    # as HTML the placeholder is text, not a tag a browser drops (issue 25: "/raw/MobiAct")
+    assert tables.path_html(tmp_path / "d" / "raw" / "UCI") == "<code>&lt;data&gt;/raw/UCI</code>"
 
 
 def test_artefacts_written_from_a_run_and_read_back(env) -> None:  # noqa: F811
@@ -113,10 +148,9 @@ def test_cross_ignores_ci_matrices(tmp_path) -> None:
     t = c.table("hart")
     assert t.loc["UCI", "UCI"] == pytest.approx(0.9) and t.loc["UCI", "MotionSense"] == 0.5
     assert published.Cross(str(tmp_path / "none_*_cross.csv")).empty
-    assert (
-        "No cross-dataset matrix"
-        in cross_page.cross_page(published.Cross(str(tmp_path / "n*"))).data
-    )
+    nothing = published.Cross(str(tmp_path / "n*"))
+    assert "No cross-dataset matrix" in cross_page.cross_figures(nothing).data
+    assert "No cross-dataset matrix" in cross_page.cross_tables(nothing).data
 
 
 @pytest.mark.skipif(
@@ -181,8 +215,11 @@ def test_cross_intervals_over_seeds_and_convergence(tmp_path) -> None:
     conv = c.convergence().iloc[0]
     assert conv["trainings"] == 6 and conv["seeds"] == "0 1 2"
     assert conv["best step = last (%)"] == pytest.approx(100 / 3, abs=0.1)
-    html = cross_page.cross_page(c).data
-    assert "NaN" not in html and "interval over seeds" in html
+    html = cross_page.cross_tables(c).data
+    assert "NaN" not in html and "interval over seeds" in html and "<table" in html
+    figs = cross_page.cross_figures(c).data
+    assert "<table" not in figs and figs.count("Plotly.newPlot") == 2  # ours and the paper's
+    assert "MobiFall (9 subj.)" in figs  # ours under the name the tables give it
 
 
 def test_verdict_weighs_the_size_as_well_as_the_sign() -> None:
@@ -194,3 +231,99 @@ def test_verdict_weighs_the_size_as_well_as_the_sign() -> None:
     assert v(0.065, -0.057, 0.045) == "not resolved (interval includes 0)"
     assert v(0.02, -0.119, -0.030) == "differs"
     assert v(float("nan"), 0.1, 0.2) == ""
+
+
+COMMITTED = pytest.mark.skipif(
+    not list((config.REPO_ROOT / "data" / "results").glob("cpu_*.pretraining.csv")),
+    reason="no committed results",
+)
+#: Column names a figure must not show raw (issue 25: ``model=hart``, ``f1``).
+RAW_LABELS = {"f1", "value", "step", "ratio", "x", "y", "run", "model", "target", "seed"}
+
+
+def one_trace_per_key(fig, fields: tuple[str, ...]) -> set[tuple]:
+    """The (meta fields) of each trace; fails on two traces with one key or on a line whose
+    x repeats (two runs joined into one zig-zag line)."""
+    keys = [tuple(t.meta[f] for f in fields) for t in fig.data]
+    dup = {k for k in keys if keys.count(k) > 1}
+    assert not dup, f"several traces for {sorted(dup)[:3]}"
+    for k, t in zip(keys, fig.data, strict=True):
+        x = list(t.x)
+        assert len(set(x)) == len(x), f"{k}: a line visits an x twice (runs joined)"
+    return set(keys)
+
+
+def labels_read_well(fig) -> None:
+    """Panel titles and axis titles are words, not ``column=value`` or a column's name."""
+    texts = [a.text for a in fig.layout.annotations]
+    texts += [fig.layout[k].title.text for k in fig.layout if k.startswith(("xaxis", "yaxis"))]
+    for t in filter(None, texts):
+        assert "=" not in t and t not in RAW_LABELS, f"raw label {t!r}"
+
+
+@COMMITTED
+def test_pretraining_figure_has_one_line_per_pretraining() -> None:
+    """Chapter 4 (issue 25: four architectures joined into one zig-zag line per target and
+    seed, 9 legend entries for 26 pre-trainings, no model named)."""
+    from harnb.book import plots
+
+    pt = published.Pretraining("data/results/*.pretraining.csv")
+    curves = pt.curves()
+    fig = plots.curves(curves)
+    runs = {(m, published.display_name(t), int(s))
+            for m, t, s in pt.history[["model", "target", "seed"]].itertuples(index=False)}  # fmt: skip
+    assert len(runs) == len(pt.summary())
+    keys = one_trace_per_key(fig, ("model", "target", "seed", "metric"))
+    assert keys == {(*r, m) for r in runs for m in set(curves["metric"])}
+    models = [m for m in config.ARCHITECTURES if m in {r[0] for r in runs}]
+    for row, m in enumerate(models, start=1):  # each row of panels is one model, named
+        assert {t.meta["model"] for t in fig.select_traces(row=row)} == {m}
+    assert [a.text for a in fig.layout.annotations if a.text in models] == models
+    for t in fig.data:  # the legend names target and seed; hover names all three
+        assert t.name == f"{t.meta['target']} · seed {t.meta['seed']}"
+        assert t.hovertemplate.startswith(f"{t.meta['model']} · {t.name}")
+    legend = {t.name for t in fig.data if t.showlegend}
+    assert legend == {f"{t} · seed {s}" for _, t, s in runs}
+    labels_read_well(fig)
+
+
+@COMMITTED
+def test_front_page_and_chapter5_draw_the_same_lines() -> None:
+    """One trace per (model, strategy, source); chapter 5's per-model Fig. 3 shows the front
+    page's numbers with its colours and intervals (issue 25: different colours, sd error bars)."""
+    from harnb.book import plots
+
+    pub = published.Published("data/results/cpu_*.csv", n_boot=200)
+    frame = findings.headline_frame(pub)
+    front = plots.headline(frame)
+    keys = one_trace_per_key(front, ("model", "strategy", "source"))
+    assert keys == set(frame[["model", "strategy", "source"]].itertuples(index=False, name=None))
+    labels_read_well(front)
+    by_key = {(t.meta["model"], t.meta["strategy"], t.meta["source"]): t for t in front.data}
+    per_model = lodo.ratio_figure_list(pub)
+    assert [m for m, _ in per_model] == pub.models
+    for m, fig in per_model:
+        assert one_trace_per_key(fig, ("model", "strategy", "source")) == {
+            k for k in keys if k[0] == m
+        }
+        labels_read_well(fig)
+        for t in fig.data:
+            f = by_key[(t.meta["model"], t.meta["strategy"], t.meta["source"])]
+            assert list(t.y) == list(f.y) and t.line.color == f.line.color
+            assert t.line.color == plots.STRATEGY_COLORS[t.meta["strategy"]]
+            if t.meta["source"] == "ours":  # 95 % intervals, never a standard deviation
+                assert list(t.error_y.array) == list(f.error_y.array)
+                lo = frame.set_index(["model", "strategy", "source", "ratio"])["lo"]
+                want = [t.y[i] - lo[(m, t.meta["strategy"], "ours", int(x.split()[0]))]
+                        for i, x in enumerate(t.x)]  # fmt: skip
+                assert np.allclose(list(t.error_y.arrayminus), want)
+
+
+def test_class_figure_has_one_bar_trace_per_dataset() -> None:
+    from harnb.book import plots
+
+    counts = pd.DataFrame([[3, 0], [1, 2]], index=["UCI", "MobiFall (9 subj.)"],
+                          columns=["Walking", "Sitting"])  # fmt: skip
+    fig = plots.class_distribution(counts)
+    assert one_trace_per_key(fig, ("dataset",)) == {("UCI",), ("MobiFall (9 subj.)",)}
+    labels_read_well(fig)

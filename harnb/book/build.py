@@ -7,7 +7,10 @@ papermill log instead of a half-built site.
 
 from __future__ import annotations
 
+import ast
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,7 +18,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from harnb.config import REPO_ROOT
+from harnb.config import REPO_ROOT, data_dir
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 #: The front page: the findings, from the committed results (executed like a chapter).
@@ -101,8 +104,113 @@ def execute_chapters(
     return done
 
 
+def merge_parameters(nb: dict) -> dict:
+    """One parameters box per page: the values papermill injected are written into the
+    notebook's own ``parameters`` cell (each line keeps its comment), and the injected cell
+    is dropped, so a page shows once what it ran with."""
+    cells = nb["cells"]
+    tags = [c.get("metadata", {}).get("tags", []) for c in cells]
+    injected = [i for i, t in enumerate(tags) if "injected-parameters" in t]
+    declared = [i for i, t in enumerate(tags) if "parameters" in t]
+    if not injected:
+        return nb
+    values: dict[str, str] = {}
+    for i in injected:
+        src = "".join(cells[i]["source"])
+        for node in ast.parse(src).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                if isinstance(target, ast.Name):
+                    values[target.id] = ast.get_source_segment(src, node.value) or ""
+    if declared:
+        cell = cells[declared[0]]
+        src = "".join(cell["source"])
+        lines = src.splitlines(keepends=True)
+        # right to left, so that earlier positions stay valid
+        for node in sorted(ast.parse(src).body, key=lambda n: n.lineno, reverse=True):
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+                continue
+            name = getattr(node.targets[0], "id", None)
+            if name not in values:
+                continue
+            v = node.value
+            head = "".join(lines[: v.lineno - 1]) + lines[v.lineno - 1].encode()[
+                : v.col_offset].decode()  # fmt: skip
+            tail = lines[v.end_lineno - 1].encode()[v.end_col_offset :].decode() + "".join(
+                lines[v.end_lineno :]
+            )
+            old = src[len(head) : len(src) - len(tail)]
+            if old != values[name]:
+                src = head + values[name] + tail
+                lines = src.splitlines(keepends=True)
+        undeclared = [k for k in values if not re.search(rf"^{re.escape(k)}\s*=", src, re.M)]
+        src += "".join(f"\n{k} = {values[k]}" for k in undeclared)
+        cell["source"] = src
+    nb["cells"] = [c for i, c in enumerate(cells) if i not in injected]
+    return nb
+
+
+#: Lines a library logs on stdout (TensorFlow's Python logger in a kernel writes there, past
+#: ``nb_output_stderr``): not results, never shown.
+LOG_LINE = re.compile(r"^(?:(?:WARNING|INFO|ERROR|DEBUG):[\w.]+:|[IWE]\d{4} \d\d:\d\d:)")
+
+
+def _drop_log_lines(text: str) -> str:
+    keep, skipping = [], False
+    for line in text.splitlines(keepends=True):
+        if LOG_LINE.match(line):
+            skipping = True  # a record's continuation lines go with it
+            continue
+        if skipping and (line.startswith((" ", "\t")) or not line.strip()):
+            continue
+        skipping = False
+        keep.append(line)
+    return "".join(keep)
+
+
+def _machine_paths() -> list[tuple[str, str]]:
+    """(absolute path, what a page shows instead), longest first."""
+    pairs = {str(data_dir()): "<data>", str(REPO_ROOT): "."}
+    return sorted(pairs.items(), key=lambda kv: -len(kv[0]))
+
+
+def _scrub(obj, paths: list[tuple[str, str]]):
+    if isinstance(obj, str):
+        for a, b in paths:
+            obj = obj.replace(a, b)
+        return obj
+    if isinstance(obj, list):
+        return [_scrub(v, paths) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _scrub(v, paths) for k, v in obj.items()}
+    return obj
+
+
+def tidy_executed(nb: dict, name: str) -> dict:
+    """An executed chapter as the site shows and serves it (pages and the downloadable
+    ``.ipynb``): one parameters box, no log lines on stdout, no path of the build machine."""
+    nb = merge_parameters(nb)
+    for cell in nb["cells"]:
+        outs = []
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "stream" and o.get("name") == "stdout":
+                text = _drop_log_lines("".join(o.get("text", "")))
+                if not text.strip():
+                    continue
+                o = {**o, "text": text}
+            outs.append(o)
+        if cell["cell_type"] == "code":
+            cell["outputs"] = outs
+    pm = nb.get("metadata", {}).get("papermill")
+    if pm is not None:
+        pm["input_path"] = f"notebooks/{name}.ipynb"
+        pm["output_path"] = f"{name}.ipynb"
+    return _scrub(nb, _machine_paths())
+
+
 def assemble(executed_dir: Path, stage: Path) -> Path:
-    """Lay out a jupyter-book source folder: config, toc, prose pages and executed chapters."""
+    """Lay out a jupyter-book source folder: config, toc, prose pages and executed chapters
+    (:func:`tidy_executed`)."""
     if stage.exists():
         shutil.rmtree(stage)
     (stage / "notebooks").mkdir(parents=True)
@@ -113,7 +221,10 @@ def assemble(executed_dir: Path, stage: Path) -> Path:
         nb = executed_dir / f"{name}.ipynb"
         if not nb.exists():
             raise FileNotFoundError(f"chapter {name} has not been executed: {nb} is missing")
-        shutil.copy2(nb, stage / "notebooks" / nb.name)
+        tidy = tidy_executed(json.loads(nb.read_text(encoding="utf-8")), name)
+        (stage / "notebooks" / nb.name).write_text(
+            json.dumps(tidy, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
     # plotly.js is served once for the whole book instead of being embedded in every figure.
     import plotly
 
@@ -176,7 +287,9 @@ def build_book(
         str(out),
     ]
     print("[harnb book] building the site ...", flush=True)
-    subprocess.run(cmd, check=True)
+    # the book's Sphinx extension (harnb.book.sphinx_tables) is this checkout's
+    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
+    subprocess.run(cmd, check=True, env={**os.environ, "PYTHONPATH": path})
     _dedupe_inline_scripts(out / "_build" / "html")
     index = out / "_build" / "html" / "index.html"
     print(f"[harnb book] done: {index}", flush=True)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from harnb.config import CHANNELS, CLASSES
+from harnb.config import ARCHITECTURES, CHANNELS, CLASSES, DATASETS
+from harnb.study.published import display_name
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -42,7 +43,7 @@ def class_distribution(counts: pd.DataFrame, title: str = "Windows per class") -
 
     fig = go.Figure()
     for ds, row in counts.iterrows():
-        fig.add_bar(name=str(ds), x=list(counts.columns), y=row.values)
+        fig.add_bar(name=str(ds), x=list(counts.columns), y=row.values, meta={"dataset": str(ds)})
     fig.update_layout(
         barmode="group", title=title, xaxis_title="class", yaxis_title="windows", height=420
     )
@@ -104,39 +105,54 @@ def heatmap(
 
 
 def curves(history: pd.DataFrame, title: str = "") -> go.Figure:
-    """Training curves from a tidy history (columns: run, step, metric, value)."""
-    import plotly.express as px
+    """Pre-training curves: one line per pre-training (model, target, seed), one row of
+    panels per model, one column per metric; colour = target, dash = seed.
 
-    fig = px.line(history, x="step", y="value", color="run", facet_col="metric", title=title)
-    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
-    fig.update_yaxes(matches=None, showticklabels=True)
-    fig.update_layout(height=380)
-    return fig
-
-
-def f1_vs_ratio(df: pd.DataFrame, title: str = "") -> go.Figure:
-    """Macro-F1 against the labelled ratio, one line per strategy and source (ours / paper).
-
-    ``df`` columns: ratio, strategy, f1, source, and optionally sd and target (faceted).
+    ``history`` is tidy (model, target, seed, step, metric, value), e.g.
+    :meth:`harnb.study.published.Pretraining.curves`. Each trace carries its (model, target,
+    seed, metric) in ``meta``, so a test can check that no line joins two pre-trainings.
     """
-    import plotly.express as px
+    from plotly.colors import qualitative
+    from plotly.subplots import make_subplots
 
-    facet = "target" if "target" in df.columns and df["target"].nunique() > 1 else None
-    fig = px.line(
-        df.sort_values("ratio"),
-        x="ratio",
-        y="f1",
-        color="strategy",
-        line_dash="source",
-        error_y="sd" if "sd" in df.columns else None,
-        facet_col=facet,
-        facet_col_wrap=3,
-        markers=True,
-        title=title,
-        log_x=False,
+    models = list(dict.fromkeys(history["model"]))
+    metrics = list(dict.fromkeys(history["metric"]))
+    rank = {display_name(d): i for i, d in enumerate(DATASETS)}  # the paper's order
+    targets = sorted(dict.fromkeys(history["target"]), key=lambda t: (rank.get(t, 99), t))
+    seeds = sorted(set(history["seed"]))
+    colour = {t: qualitative.Plotly[i % 10] for i, t in enumerate(targets)}
+    dash = {s: ("solid", "dash", "dot", "dashdot")[i % 4] for i, s in enumerate(seeds)}
+    fig = make_subplots(
+        rows=max(len(models), 1),
+        cols=max(len(metrics), 1),
+        column_titles=metrics or None,
+        row_titles=models or None,
+        horizontal_spacing=0.07,
+        vertical_spacing=0.05,
     )
-    fig.update_layout(height=420 if facet is None else 700)
-    fig.update_xaxes(type="category")
+    shown: set[tuple] = set()
+    for (m, t, seed, metric), d in history.groupby(["model", "target", "seed", "metric"],
+                                                   sort=False):  # fmt: skip
+        d = d.sort_values("step")
+        fig.add_scatter(
+            x=d["step"], y=d["value"], mode="lines", name=f"{t} · seed {seed}",
+            legendgroup=f"{t} · seed {seed}", showlegend=(t, seed) not in shown,
+            legendrank=100 * targets.index(t) + seeds.index(seed),
+            line={"color": colour[t], "dash": dash[seed], "width": 1.5},
+            meta={"model": m, "target": t, "seed": int(seed), "metric": metric},
+            hovertemplate=f"{m} · {t} · seed {seed}<br>{metric}: %{{y:.3f}} at step %{{x}}"
+                          "<extra></extra>",
+            row=models.index(m) + 1, col=metrics.index(metric) + 1,
+        )  # fmt: skip
+        shown.add((t, seed))
+    fig.update_xaxes(title_text="optimiser step", row=max(len(models), 1))
+    fig.update_layout(
+        height=200 + 230 * max(len(models), 1),
+        title=title or None,
+        legend={"title_text": "target · seed", "orientation": "h", "yanchor": "top",
+                "y": -0.06, "x": 0},
+        margin={"t": 40, "r": 30},
+    )  # fmt: skip
     return fig
 
 
@@ -191,7 +207,7 @@ def raw_vs_resampled(rec, segments, seconds: float = 4.0):
         ax.set_ylabel(unit)
         ax.legend(fontsize=7, loc="upper right")
     axes[1].set_xlabel("time (s); dots: raw samples, lines: 50 Hz resampled")
-    fig.suptitle(f"{rec.dataset} subject {rec.subject}, {rec.session} ({rec.device})")
+    fig.suptitle(f"{display_name(rec.dataset)} subject {rec.subject}, {rec.session} ({rec.device})")
     fig.tight_layout()
     return fig
 
@@ -244,30 +260,61 @@ def tsne_panels(points: pd.DataFrame, title: str = "") -> go.Figure:
     return fig
 
 
+#: One colour per fine-tuning strategy, the same on every figure of the book.
+STRATEGY_COLORS: dict[str, str] = {"Rd": "#636efa", "P_F": "#ef553b", "P_U": "#00cc96"}
+
+
 def headline(frame: pd.DataFrame, title: str = "") -> go.Figure:
     """Macro-F1 against the share of target labels per strategy: ours with 95 % intervals
-    (solid), the paper's same-target average (dashed); one panel per model."""
-    import plotly.express as px
+    (solid), the paper's same-target average (dashed); one panel per model.
 
-    d = frame.sort_values("ratio").copy()
-    d["ratio"] = d["ratio"].astype(str) + " %"
-    d["plus"] = d["hi"] - d["f1"]
-    d["minus"] = d["f1"] - d["lo"]
-    fig = px.line(
-        d,
-        x="ratio",
-        y="f1",
-        color="strategy",
-        line_dash="source",
-        error_y="plus",
-        error_y_minus="minus",
-        facet_col="model" if d["model"].nunique() > 1 else None,
-        markers=True,
-        title=title,
-        category_orders={"strategy": ["Rd", "P_F", "P_U"]},
-        labels={"f1": "macro-F1 × 100", "ratio": "target labels used"},
+    ``frame`` is :func:`harnb.book.pages.findings.headline_frame`'s (model, ratio, strategy,
+    source, f1, lo, hi). The front page and chapter 5 both draw it, so their colours and error
+    bars agree; each trace carries its (model, strategy, source) in ``meta``.
+    """
+    from plotly.subplots import make_subplots
+
+    rank = {m: i for i, m in enumerate(ARCHITECTURES)}  # the paper's order
+    models = sorted(dict.fromkeys(frame["model"]), key=lambda m: (rank.get(m, 99), m))
+    labels = [f"{r} %" for r in sorted(set(frame["ratio"]))]
+    sources = sorted(set(frame["source"]), key=lambda s: (s != "ours", s))
+    fig = make_subplots(
+        rows=1,
+        cols=max(len(models), 1),
+        subplot_titles=models if len(models) > 1 else None,
+        shared_yaxes=True,
+        horizontal_spacing=0.03,
     )
-    fig.update_layout(height=440, legend_title="")
+    shown: set[str] = set()
+    for j, m in enumerate(models, start=1):
+        for st in STRATEGY_COLORS:
+            for src in sources:
+                d = frame[(frame["model"] == m) & (frame["strategy"] == st)
+                          & (frame["source"] == src)].sort_values("ratio")  # fmt: skip
+                if d.empty:
+                    continue
+                ours = src == "ours"
+                err = (
+                    {"type": "data", "array": (d["hi"] - d["f1"]).to_numpy(),
+                     "arrayminus": (d["f1"] - d["lo"]).to_numpy(), "visible": True}
+                    if ours and d[["lo", "hi"]].notna().all().all() else None
+                )  # fmt: skip
+                name = f"{st}, {src}"
+                fig.add_scatter(
+                    x=[f"{r} %" for r in d["ratio"]], y=d["f1"], mode="lines+markers",
+                    name=name, legendgroup=name, showlegend=name not in shown,
+                    line={"color": STRATEGY_COLORS[st], "dash": "solid" if ours else "dash"},
+                    error_y=err, meta={"model": m, "strategy": st, "source": src},
+                    row=1, col=j,
+                )  # fmt: skip
+                shown.add(name)
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=labels)
+    fig.update_xaxes(title_text="target labels used", row=1, col=1)
+    fig.update_yaxes(title_text="macro-F1 × 100", row=1, col=1)
+    fig.update_layout(
+        height=480, title=title or None, margin={"t": 40, "r": 20},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0, "title_text": ""},
+    )  # fmt: skip
     return fig
 
 
@@ -291,6 +338,6 @@ def window_examples_all(store) -> None:
 
     for name in store.datasets():
         sel = store.select(store.dataset == name)
-        fig = window_examples(sel.X, sel.y, title=f"{name}: one window per class")
+        fig = window_examples(sel.X, sel.y, title=f"{display_name(name)}: one window per class")
         display(fig)
         plt.close(fig)

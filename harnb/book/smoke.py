@@ -3,7 +3,10 @@ as a number."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from harnb.book import tables
@@ -32,7 +35,6 @@ def smoke_check(
     Raises when any part of it fails, so a broken chapter fails the build.
     """
 
-    from harnb.study.cross import cross_dataset_matrix
     from harnb.training.profiles import changed
 
     prof = changed(profile, changes)
@@ -41,6 +43,27 @@ def smoke_check(
         raise ValueError(f"only chapter 5 (lodo) runs a grid slice, not {chapter!r}")
     if not run:
         return tables.note(f"Smoke check of the <code>{prof.name}</code> profile skipped.")
+    with _quiet_tensorflow():
+        return _run(chapter, prof, grid_args)
+
+
+@contextlib.contextmanager
+def _quiet_tensorflow() -> Iterator[None]:
+    """TensorFlow's Python logger writes its warnings (tf.function retracing) to stdout in a
+    kernel, where ``nb_output_stderr`` cannot drop them: keep them off the page."""
+    log = logging.getLogger("tensorflow")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _run(chapter: str, prof: Profile, grid_args: dict[str, Any]):
+    """The smoke check itself (:func:`smoke_check`), its note as it should appear."""
+    from harnb.study.cross import cross_dataset_matrix
+
     t0 = time.perf_counter()
     if chapter == "cross":
         df = cross_dataset_matrix(prof, progress=False)

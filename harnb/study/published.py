@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from harnb import paper
-from harnb.config import DATASETS
+from harnb.config import ARCHITECTURES, DATASETS
 from harnb.study import grid, intervals
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -229,17 +229,19 @@ class Pretraining:
         return out
 
     def curves(self) -> pd.DataFrame:
-        """Tidy validation curves for :func:`harnb.book.plots.curves` (one run per target · seed)."""
-        h = self.history[self.history["metric"].isin(["val_accuracy", "val_loss", "loss"])].copy()
-        h["run"] = h["target"].map(display_name) + " · seed " + h["seed"].astype(str)
-        h["metric"] = h["metric"].map(
-            {
-                "val_accuracy": "validation accuracy",
-                "val_loss": "validation loss",
-                "loss": "training loss",
-            }  # fmt: skip
-        )
-        return h[["run", "step", "metric", "value"]]
+        """Tidy curves for :func:`harnb.book.plots.curves`, one per pre-training: (model,
+        target (display name), seed, step, metric, value), sorted by step within each."""
+        names = {"val_accuracy": "validation accuracy", "val_loss": "validation loss",
+                 "loss": "training loss"}  # fmt: skip
+        h = self.history[self.history["metric"].isin(list(names))].copy()
+        h["metric"] = pd.Categorical(h["metric"].map(names), categories=list(names.values()))
+        rank = {m: i for i, m in enumerate((*ARCHITECTURES, *DATASETS))}  # the paper's orders
+        h = h.sort_values(["model", "target", "seed", "metric", "step"],
+                          key=lambda c: c.map(rank).fillna(99) if c.name in ("model", "target")
+                          else c)  # fmt: skip
+        h["metric"] = h["metric"].astype(str)
+        h["target"] = h["target"].map(display_name)
+        return h[["model", "target", "seed", "step", "metric", "value"]].reset_index(drop=True)
 
 
 def silhouette(xy_or_feats: np.ndarray, y: np.ndarray) -> float:

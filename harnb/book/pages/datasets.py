@@ -1,8 +1,9 @@
 """Chapter 1, the datasets: status of each, Table I regenerated, class coverage, cards.
 
-The paper's six keep their names beside the paper's values; an extra dataset (HuGaDB, not in
-the paper) is shown under its display name (``HuGaDB (9 subj.)``), with blanks where the paper
-has no value.
+Every dataset is shown under its display name (:func:`harnb.study.published.display_name`):
+what the data on this machine really is, the same name in every chapter (the mirror's MobiAct
+is ``MobiFall (9 subj.)``, beside the paper's values for MobiAct). An extra dataset (HuGaDB,
+not in the paper) has blanks where the paper has no value.
 """
 
 from __future__ import annotations
@@ -48,8 +49,13 @@ ALL_DATASETS: tuple[str, ...] = (*DATASETS, *EXTRA_DATASETS)
 
 
 def label(name: str) -> str:
-    """The name chapter 1 shows: the paper's six as they are, an extra one by its display name."""
-    return display_name(name) if name in EXTRA_DATASETS else name
+    """The name chapter 1 shows: the display name, as every other chapter shows it."""
+    return display_name(name)
+
+
+def shown(df: pd.DataFrame) -> pd.DataFrame:
+    """A table indexed by dataset, with the display names."""
+    return df.rename(index=label)
 
 
 def left_out_files(name: str) -> int | None:
@@ -169,13 +175,14 @@ def class_coverage(counts: pd.DataFrame) -> pd.DataFrame:
     A dataset the released code did not use (HuGaDB, your own) has nothing to compare with:
     plain ✓.
     """
+    reference = {label(k): v for k, v in REFERENCE_CLASSES.items()}  # counts carry display names
     rows = {}
     for ds in counts.index:
         ours = {c for c in counts.columns if counts.loc[ds, c] > 0}
-        if ds not in REFERENCE_CLASSES:
+        if ds not in reference:
             rows[ds] = {c: "✓" if c in ours else "" for c in CLASSES}
             continue
-        ref = set(REFERENCE_CLASSES[ds])
+        ref = set(reference[ds])
         rows[ds] = {
             c: (
                 "✓"

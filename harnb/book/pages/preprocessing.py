@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from harnb.study.published import display_name
+
 if TYPE_CHECKING:  # pragma: no cover
     pass
 
@@ -32,7 +34,7 @@ def norm_table(stats: Mapping[str, object]) -> pd.DataFrame:
     """Normalisation statistics per dataset (sensor mode: one value per sensor), rounded."""
     rows = {}
     for name, s in stats.items():
-        rows[name] = {
+        rows[display_name(name)] = {
             "acc mean (m/s²)": float(np.mean(s.acc_mean)),
             "acc std (m/s²)": float(np.mean(s.acc_std)),
             "gyro mean (rad/s)": float(np.mean(s.gyro_mean)),
@@ -50,10 +52,16 @@ def normalised_moments(store, stats) -> pd.DataFrame:
     rows = {}
     for name in store.datasets():
         x = Xn[store.dataset == name]
-        rows[name] = {
+        rows[display_name(name)] = {
             "acc mean": float(x[..., :3].mean()),
             "acc std": float(x[..., :3].std()),
             "gyro mean": float(x[..., 3:].mean()),
             "gyro std": float(x[..., 3:].std()),
         }
     return pd.DataFrame(rows).T
+
+
+def store_summary(store) -> pd.DataFrame:
+    """The windows store per dataset (:meth:`harnb.data.store.WindowStore.summary`), under the
+    datasets' display names."""
+    return store.summary().rename(index=display_name)

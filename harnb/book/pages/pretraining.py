@@ -65,16 +65,6 @@ def pretrain_targets(
     return pd.DataFrame(rows)
 
 
-def curves_frame(history: pd.DataFrame) -> pd.DataFrame:
-    """Tidy curves for :func:`harnb.book.plots.curves`: accuracy and loss, train vs validation."""
-    h = history.copy()
-    h["split"] = np.where(h["metric"].str.startswith("val_"), "validation", "train")
-    h["metric"] = h["metric"].str.removeprefix("val_")
-    h = h[h["metric"].isin(["accuracy", "loss"])]
-    h["run"] = h["target"] + " · " + h["split"]
-    return h[["run", "step", "metric", "value"]]
-
-
 def split_sizes(store: WindowStore, seed: int = 0) -> pd.DataFrame:
     """Windows per part of the paper protocol's split, for every left-out target."""
     sizes = {
