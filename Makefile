@@ -17,8 +17,9 @@ setup: $(BIN)/harnb
 book: setup
 	$(BIN)/harnb book --profile $(or $(PROFILE),ci)
 
+# --durations: CI's log names the slowest tests (a suite that fits stays visible)
 test: setup
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25 $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check harnb tests bench notebooks && $(BIN)/ruff format --check harnb tests bench

@@ -177,6 +177,31 @@ def test_cross_dataset_matrix_resumes(env, monkeypatch):
     assert len(grid.cross_dataset_matrix(prof, out, store=store, progress=False)) == 9
 
 
+def test_cross_matrix_pooled_model_gives_a_fresh_models_rows(env, monkeypatch):
+    """The matrix reuses one compiled model per architecture: C's row, trained after A's and B's
+    on the pooled model, equals C's row trained first, on a fresh one."""
+    from harnb.study import cross
+
+    prof, store, out = env
+    prof = prof.with_(cross_model="tiny", cross_epochs=2)
+    compiled = []
+    real_fit = train.fit
+    monkeypatch.setattr(
+        train, "fit", lambda *a, **k: compiled.append(k["compile"]) or real_fit(*a, **k)
+    )
+    pooled = grid.cross_dataset_matrix(prof, out, store=store, progress=False)
+    assert compiled == [True, False, False]
+    fresh_out = out.with_name("fresh.csv")  # A's and B's rows done: only C trains, first
+    done = results.read_tidy(out, cross.CROSS_COLUMNS)
+    results.append_rows(fresh_out, done[done["train_dataset"] != "C"].to_dict("records"),
+                        cross.CROSS_COLUMNS)  # fmt: skip
+    fresh = grid.cross_dataset_matrix(prof, fresh_out, store=store, progress=False)
+    assert compiled[3:] == [True]
+    cols = ["train_dataset", "test_dataset", "f1", "accuracy", "steps"]
+    c = [d[d["train_dataset"] == "C"][cols].reset_index(drop=True) for d in (pooled, fresh)]
+    pd.testing.assert_frame_equal(c[0], c[1])
+
+
 def test_cross_matrix_early_stops_on_own_validation_subjects(env, monkeypatch):
     """cross_budget set: each training dataset's own validation subjects choose the checkpoint;
     they are disjoint from its training and test subjects; another budget is another config."""

@@ -53,6 +53,15 @@ def _chapter_names(chapters: Sequence[str] | None) -> list[str]:
     return names
 
 
+def _kernel_cpu_seconds() -> float:
+    """CPU seconds of this process's finished children (the chapters' kernels): unlike the wall
+    time, it hardly depends on what else the machine runs."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def execute_chapters(
     profile: str = "ci",
     chapters: Sequence[str] | None = None,
@@ -82,7 +91,7 @@ def execute_chapters(
         params = {
             k: v for k, v in {"profile": profile, **(parameters or {})}.items() if k in declared
         }
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _kernel_cpu_seconds()
         print(f"[harnb book] executing {name} (profile={profile}) ...", flush=True)
         try:
             pm.execute_notebook(
@@ -99,7 +108,11 @@ def execute_chapters(
                 f"chapter {name} failed in cell {e.exec_count}: {e.ename}: {e.evalue}\n"
                 f"the partly executed notebook is {dst}"
             ) from e
-        print(f"[harnb book] {name} done in {time.perf_counter() - t0:.0f} s", flush=True)
+        cpu = _kernel_cpu_seconds() - cpu0
+        print(
+            f"[harnb book] {name} done in {time.perf_counter() - t0:.0f} s ({cpu:.0f} s CPU)",
+            flush=True,
+        )
         done.append(dst)
     return done
 

@@ -97,7 +97,9 @@ def cross_dataset_matrix(
     validation rule; its 70/30 split keeps the last epoch, as ``cross_budget=None`` does). Rows
     carry a configuration hash and are appended per (model, seed, training dataset); those
     already recorded under the same hash are skipped on a rerun. Returns the rows of
-    ``models`` × ``seeds`` (default: ``model`` or the profile's, and ``seed``).
+    ``models`` × ``seeds`` (default: ``model`` or the profile's, and ``seed``). Rows reuse one
+    compiled model per architecture (:class:`~harnb.training.train.ModelPool`: a fresh model's
+    weights and dropout state, so a fresh model's numbers), traced once instead of per row.
     """
     from tqdm.auto import tqdm
 
@@ -136,6 +138,7 @@ def cross_dataset_matrix(
                 if not done:
                     todo.append((m, s, d, cfg))
     cache: dict[int, tuple] = {}
+    pool = train.ModelPool()  # one compiled model per architecture: traced once, not per row
     for m, s, d, cfg in tqdm(todo, disable=not progress, desc="cross"):
         if s not in cache:
             parts = {n: cross_parts(store, n, train_frac, s, validation) for n in names}
@@ -148,7 +151,8 @@ def cross_dataset_matrix(
         parts, X = cache[s]
         tr, va, _ = parts[d]
         train.seed_host(s)
-        net = models_mod.build(m, n_classes=N_CLASSES, input_shape=X.shape[1:], seed=s)
+        fresh = models_mod.build(m, n_classes=N_CLASSES, input_shape=X.shape[1:], seed=s)
+        net, do_compile = pool.take((m, X.shape[1:]), fresh, prof.lr)
         res = train.fit(
             net,
             X[tr],
@@ -162,6 +166,7 @@ def cross_dataset_matrix(
             precise_bn_windows=prof.precise_bn_windows,
             eval_batch=prof.eval_batch,
             verbose=verbose,
+            compile=do_compile,
         )
         rows = []
         for j in names:
@@ -177,7 +182,7 @@ def cross_dataset_matrix(
                 }
             )  # fmt: skip
         append_rows(out_path, rows, CROSS_COLUMNS)
-        del net
+        del fresh, net
         gc.collect()
     df = read_tidy(out_path, CROSS_COLUMNS)
     for c in ("f1", "f1_union", "accuracy", "steps", "best_step"):

@@ -80,11 +80,11 @@ class Published:
 
     @property
     def models(self) -> list[str]:
-        """Models with results, in the paper's order."""
-        from harnb.models import MODELS
+        """Models with results, in the paper's order (names only: no Keras import)."""
+        from harnb.config import ARCHITECTURES
 
         have = set(self.results["model"]) if len(self.results) else set()
-        return [m for m in MODELS if m in have]
+        return [m for m in ARCHITECTURES if m in have]
 
     def protocols(self, model: str) -> list[str]:
         """Protocols run for ``model``."""
