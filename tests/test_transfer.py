@@ -247,7 +247,8 @@ def test_arm_study_pairs_arms_on_the_same_draws(env, tmp_path) -> None:  # noqa:
     from harnb.book.pages import orientation as page
 
     html = page.page(s, "tiny").data
-    assert "Gain over 'none'" in html and "Posture and locomotion" in html
+    assert "Gain over" in html and "features + random forest" in html
+    assert "plotly" in page.per_class_page(s, "tiny").data.lower()
     assert "criterion" in page.choice_note(s, "tiny").lower()
     frames = page.frames_table(store)
     assert list(frames.columns[:2]) == ["windows", "static windows"]
