@@ -328,7 +328,10 @@ def test_a_folder_without_a_window_is_not_added(
     err = _add_error(capsys, folder)
     assert f"error: {folder}: not added: no window of 128 samples (2.56 s at 50 Hz) fits" in err
     assert "every recording is shorter (the longest, " in err and "lasts 1.98 s)" in err
-    assert D.names() == (*config.DATASETS, *config.EXTRA_DATASETS) and not (data / "user-datasets.json").exists()
+    assert (
+        D.names() == (*config.DATASETS, *config.EXTRA_DATASETS)
+        and not (data / "user-datasets.json").exists()
+    )
 
     # labels that change every second: the why is the labels
     def flip(df: pd.DataFrame) -> None:
