@@ -33,6 +33,7 @@ from harnb.models.registry import (
     STRATEGIES,
     arch_of,
     build,
+    check_name,
     count_params,
     feature_dim,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "attach_head",
     "compose_frozen",
     "build",
+    "check_name",
     "copy_model",
     "count_params",
     "feature_dim",

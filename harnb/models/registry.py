@@ -36,7 +36,7 @@ _FEATURE_DIMS: dict[str, int] = {
 _EXTRACTOR_SUFFIX = "_features"
 
 
-def _check_name(name: str) -> str:
+def check_name(name: str) -> str:
     if name not in _BUILDERS:
         raise ValueError(f"unknown model {name!r}; valid choices: {', '.join(MODELS)}")
     return name
@@ -53,7 +53,7 @@ def build(
     With an integer ``seed`` the initial weights (and dropout seeds) are a deterministic
     function of it on a given backend; with ``None`` they are random.
     """
-    _check_name(name)
+    check_name(name)
     check_n_classes(n_classes)
     with seeded(seed):
         return _BUILDERS[name](n_classes=n_classes, input_shape=tuple(input_shape))
@@ -61,7 +61,7 @@ def build(
 
 def feature_dim(name: str) -> int:
     """Size of the feature vector that architecture ``name`` feeds to its head."""
-    return _FEATURE_DIMS[_check_name(name)]
+    return _FEATURE_DIMS[check_name(name)]
 
 
 def arch_of(model: keras.Model) -> str:

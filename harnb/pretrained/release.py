@@ -163,7 +163,7 @@ def make_release(
     from harnb.training import folds, train
     from harnb.training.profiles import TRAINING_VERSION
 
-    models._check_name(model_name)
+    models.check_name(model_name)
     prof = release_profile(profile, max_steps)
     outdir = Path(out) if out is not None else RELEASE_DIR
     outdir.mkdir(parents=True, exist_ok=True)

@@ -84,7 +84,7 @@ class Published:
         from harnb.config import ARCHITECTURES
 
         have = set(self.results["model"]) if len(self.results) else set()
-        return [m for m in ARCHITECTURES if m in have]
+        return [m for m in ARCHITECTURES if m in have] + sorted(have - set(ARCHITECTURES))
 
     def protocols(self, model: str) -> list[str]:
         """Protocols run for ``model``."""
