@@ -40,9 +40,17 @@ def session_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
+#: The test build's smoke checks, smaller than `make book`'s where the size proves nothing: one
+#: epoch per row of chapter 3's matrix (its code runs the same), 150 windows in chapter 6's t-SNE
+#: (sklearn's, quadratic). No field of a pre-training's or a LODO cell's configuration changes, so
+#: chapters 4–6 share one pre-training and chapter 5's cells are the ci profile's own.
+BOOK_TEST_PARAMETERS = {"profile_changes": {"cross_epochs": 1, "tsne_max": 150}}
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory, session_data, mirror) -> Path:
-    """Execute all six chapters with the ci profile and build the site, once per session."""
+    """Execute every chapter with the ci profile (test-sized smoke checks:
+    :data:`BOOK_TEST_PARAMETERS`) and build the site, once per session."""
     from harnb.book.build import build_book
 
     out = tmp_path_factory.mktemp("book")
@@ -50,7 +58,7 @@ def built_book(tmp_path_factory, session_data, mirror) -> Path:
     os.environ["HARNB_DATA"] = str(session_data)
     os.environ["HARNB_MIRROR"] = str(mirror)
     try:
-        build_book(profile="ci", out=out)
+        build_book(profile="ci", out=out, parameters=BOOK_TEST_PARAMETERS)
     finally:
         if old is None:
             os.environ.pop("HARNB_DATA", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -105,10 +106,27 @@ def test_chapter_names_resolve_and_reject_unknown() -> None:
         _chapter_names(["99_nothing"])
 
 
+def test_book_test_parameters_keep_the_pretraining_and_the_cells() -> None:
+    """The test build's smaller smoke checks change no field of a pre-training's or a cell's
+    configuration: chapters 4–6 can share one pre-training, chapter 5 runs ci's own cells."""
+    from conftest import BOOK_TEST_PARAMETERS
+
+    from harnb.training.profiles import changed, get_profile
+
+    ci = get_profile("ci")
+    test = changed(ci, BOOK_TEST_PARAMETERS["profile_changes"])
+    assert test != ci and test.name == ci.name
+    assert test.training_key() == ci.training_key() and test.cell_key() == ci.cell_key()
+    for name in ("03_cross_dataset", "04_pretraining", "05_lodo", "06_tsne"):
+        nb = _nb(name)  # every chapter with a smoke check takes the changes
+        tagged = [c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", [])]
+        assert "profile_changes = None" in "".join(tagged[0]["source"]), name
+
+
 @pytest.mark.slow
 @pytest.mark.mirror
 @pytest.mark.timeout(1500)
-def test_book_builds_with_real_numbers(built_book: Path) -> None:
+def test_book_builds_with_real_numbers(built_book: Path, session_data: Path) -> None:
     html = built_book / "_build" / "html"
     assert (html / "index.html").exists()
     assert (html / "_static" / "plotly.min.js").exists()
@@ -128,6 +146,12 @@ def test_book_builds_with_real_numbers(built_book: Path) -> None:
     )
     for name in ("03_cross_dataset", "04_pretraining", "05_lodo", "06_tsne"):
         assert "Smoke check" in (html / "notebooks" / f"{name}.html").read_text(), name
+    # one pre-training serves chapters 4-6: no weights were cached after chapter 5 started
+    # (chapter 4 trained them, or an earlier session with the same HARNB_TEST_DATA)
+    weights = list((session_data / "runs" / "pretrained" / "ci").glob("**/*.weights.h5"))
+    meta = json.loads((built_book / "executed" / "05_lodo.ipynb").read_text())["metadata"]
+    started = datetime.fromisoformat(meta["papermill"]["start_time"]).timestamp()
+    assert weights and max(w.stat().st_mtime for w in weights) < started
     ch7 = (html / "notebooks" / "07_your_data.html").read_text()  # the CSV format on real data
     assert "MotionSense_csv" in ch7 and "Confusion matrix" in ch7 and "macro-F1" in ch7
     ch1 = (html / "notebooks" / "01_datasets.html").read_text()

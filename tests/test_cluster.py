@@ -229,11 +229,24 @@ def ci_data(mirror, session_data, tmp_path_factory):
     return session_data, tmp_path_factory.mktemp("cluster")
 
 
+def test_local_spec_starts_worker_processes_that_share_the_data_folder(tmp_path, monkeypatch):
+    """``--cluster local:N`` starts N worker processes carrying the client's data folder (the
+    mirror test below brings its own cluster, so that one cluster serves both of its parts)."""
+    monkeypatch.setenv("HARNB_DATA", str(tmp_path / "d"))
+    with cluster.connect("local:1") as client:
+        got = client.run(lambda: (os.getpid(), os.environ.get("HARNB_DATA")))
+    assert len(got) == 1
+    pid, data = next(iter(got.values()))
+    assert pid != os.getpid() and data == str((tmp_path / "d").resolve())
+
+
 @pytest.mark.mirror
 @pytest.mark.slow
 def test_ci_grid_on_local2_matches_in_process_and_survives_a_killed_worker(ci_data, monkeypatch):
-    """`harnb run --profile ci --cluster local:2` gives the in-process cells and numbers, with
-    its pre-training on a worker; then a worker SIGKILLed mid-grid loses no finished cell."""
+    """`harnb run --profile ci --cluster ADDRESS` on two local worker processes gives the
+    in-process cells and numbers, with its pre-training on a worker; then a worker SIGKILLed
+    mid-grid on the same cluster loses no finished cell. (One cluster for both parts: each
+    worker starts, imports TensorFlow and loads the windows once.)"""
     shared, tmp = ci_data
     d1 = _data_folder(tmp / "inproc", shared)
     d2 = _data_folder(tmp / "local2", shared)
@@ -242,11 +255,45 @@ def test_ci_grid_on_local2_matches_in_process_and_survives_a_killed_worker(ci_da
     assert grid.main(["--profile", "ci", *CI_CELLS, "--out", str(tmp / "a.csv")]) == 0
     t_in = time.perf_counter() - t0
     monkeypatch.setenv("HARNB_DATA", str(d2))
-    t0 = time.perf_counter()
-    argv = ["--profile", "ci", *CI_CELLS, "--out", str(tmp / "b.csv"), "--cluster", "local:2"]
-    assert grid.main(argv) == 0
-    t_cl = time.perf_counter() - t0
-    print(f"\nci slice: in-process {t_in:.0f} s, local:2 {t_cl:.0f} s")
+    out = tmp / "c.csv"
+    killed: list[int] = []
+    busy: list[int] = []
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            env=cluster.worker_env(),
+            dashboard_address=None,
+            silence_logs=40,
+        ) as lc,
+        distributed.Client(lc) as client,
+    ):
+        t0 = time.perf_counter()
+        argv = ["--profile", "ci", *CI_CELLS, "--out", str(tmp / "b.csv")]
+        assert grid.main([*argv, "--cluster", lc.scheduler_address]) == 0
+        t_cl = time.perf_counter() - t0
+        print(f"\nci slice: in-process {t_in:.0f} s, two workers {t_cl:.0f} s")
+
+        # a worker SIGKILLed mid-grid: its cell reruns elsewhere, every finished cell stays once
+        kw = dict(targets=["UCI"], protocols=["paper"], ratios=[1, 5, 10], strategies=["Rd"])
+        pids = client.run(os.getpid)
+        assert len(pids) == 2
+
+        def killer():
+            deadline = time.time() + 600
+            while time.time() < deadline and not killed:
+                if len(grid.finished_cells(out, "ci")) >= 1:
+                    addr, pid = next(iter(pids.items()))
+                    busy.append(len(client.processing().get(addr, ())))
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                time.sleep(0.2)
+
+        th = threading.Thread(target=killer, daemon=True)
+        th.start()
+        df = grid.run_grid("ci", out, cluster=client, progress=False, **kw)
+        th.join(1)
+
     a, b = grid.read_results(tmp / "a.csv"), grid.read_results(tmp / "b.csv")
     assert (a["status"] == "ok").all() and (b["status"] == "ok").all()
     # every strategy bit for bit, P_F included (its Dropout is seeded per cell)
@@ -266,37 +313,6 @@ def test_ci_grid_on_local2_matches_in_process_and_survives_a_killed_worker(ci_da
 
     assert all(np.array_equal(x, y) for x, y in zip(arrays(w1[0]), arrays(w2[0]), strict=True))
 
-    # a worker SIGKILLed mid-grid: its cell reruns elsewhere, every finished cell stays once
-    out = tmp / "c.csv"
-    kw = dict(targets=["UCI"], protocols=["paper"], ratios=[1, 5, 10], strategies=["Rd"])
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            env=cluster.worker_env(),
-            dashboard_address=None,
-            silence_logs=40,
-        ) as lc,
-        distributed.Client(lc) as client,
-    ):
-        pids = client.run(os.getpid)
-        killed: list[int] = []
-        busy: list[int] = []
-
-        def killer():
-            deadline = time.time() + 600
-            while time.time() < deadline and not killed:
-                if len(grid.finished_cells(out, "ci")) >= 1:
-                    addr, pid = next(iter(pids.items()))
-                    busy.append(len(client.processing().get(addr, ())))
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
-                time.sleep(0.2)
-
-        th = threading.Thread(target=killer, daemon=True)
-        th.start()
-        df = grid.run_grid("ci", out, cluster=client, progress=False, **kw)
-        th.join(1)
     assert killed, "no cell finished before the grid ended"
     print(f"killed a worker processing {busy[0]} task(s)")
     f1 = df[df["metric"] == "macro_f1"]
