@@ -3,16 +3,17 @@
 # each `harnb run` is one (arm, target, seed) group, so a stop loses at most one group per lane
 # and every arm has the same finished groups (what chapter 8 pairs).
 #   bench/orientation_runs.sh A|B [OUT_DIR]      (resumable: finished cells are skipped)
-# Lane A: none, none-budget (shares none's pre-training), rotate3d, heading, align+heading.
-# Lane B: vector, align, permute.
+# Lane A: none, none-budget (shares none's pre-training), rotate3d, heading.
+# Lane B: vector, align, permute, align+heading (moved from A on 2026-12-06 to balance the lanes:
+# an arm's file and its finished cells do not depend on the lane that runs it).
 set -euo pipefail
 lane=${1:?lane A or B}
 out=${2:-data/results/partial/orientation}
 mkdir -p "$out"
 harnb=${HARNB:-harnb}
 case $lane in
-  A) arms="none none-budget rotate3d heading align+heading" ;;
-  B) arms="vector align permute" ;;
+  A) arms="none none-budget rotate3d heading" ;;
+  B) arms="vector align permute align+heading" ;;
   *) echo "lane must be A or B" >&2; exit 2 ;;
 esac
 for seed in 0 1 2; do
