@@ -113,3 +113,20 @@ def test_bootstrap_point_equals_metric_and_intervals_cover_it(uci_fold):
     d, dlo, dhi, n = boot.difference(cell, cell)
     assert (d, dlo, dhi, n) == (0.0, 0.0, 0.0, 3)
     assert intervals.fmt_interval(mean, lo, hi).count("[") == 1
+
+
+def test_per_class_f1_from_confusion_matches_sklearn():
+    """Per-class F1 from summed counts (chapter 8's posture/locomotion split) is sklearn's F1
+    on the same predictions, a prediction of a class the target lacks included."""
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(3)
+    classes = np.array([1, 4, 6])
+    y_true = rng.choice(classes, 400)
+    y_pred = np.where(rng.random(400) < 0.6, y_true, rng.integers(0, 10, 400))
+    cm = np.zeros((3, 10))
+    np.add.at(cm, (np.searchsorted(classes, y_true), y_pred), 1)
+    ours = intervals.per_class_f1(cm, classes)
+    ref = f1_score(y_true, y_pred, labels=classes, average=None, zero_division=0)
+    np.testing.assert_allclose(ours, ref)
+    assert intervals.macro_f1_from_confusion(cm, classes) == pytest.approx(ref.mean())

@@ -112,19 +112,16 @@ class ArmStudy:
         rows = []
         for (key, r), g in d.groupby(["strategy", "ratio"]):
             arm, st = key.split("|", 1)
-            tp, sup, pred = np.zeros(len(CLASSES)), np.zeros(len(CLASSES)), np.zeros(len(CLASSES))
+            total = np.zeros((len(CLASSES), len(CLASSES)))  # row: true class of the union
             for row in g.itertuples():
                 cls, m = confusion_matrix_of(row)
-                tp[cls] += m[np.arange(len(cls)), cls]
-                sup[cls] += m.sum(1)
-                pred += m.sum(0)  # predictions of every class, over the rows' true classes
-            for i, name in enumerate(CLASSES):
-                if sup[i] == 0:
-                    continue
-                f1 = 2 * tp[i] / (sup[i] + pred[i]) if sup[i] + pred[i] else 0.0
+                total[cls] += m
+            present = np.flatnonzero(total.sum(1))
+            for i, f1 in zip(present, intervals.per_class_f1(total[present], present), strict=True):
+                name = CLASSES[i]
                 rows.append({"arm": arm, "strategy": st, "ratio": int(r), "class": name,
                              "group": "posture" if name in POSTURE else "locomotion",
-                             "f1": f1, "support": int(sup[i])})  # fmt: skip
+                             "f1": float(f1), "support": int(total[i].sum())})  # fmt: skip
         return pd.DataFrame(rows)
 
     def choose(

@@ -80,12 +80,9 @@ def run_cell(
         if features is None:
             raise ValueError("P_F-LP needs the frozen extractor's features (FeatureCache)")
         sub = sp.subset(ratio)
-        probe = baseline.make_baseline("lr", seed)
-        ys = fold.y[sub].astype(np.int64)
-        if len(np.unique(ys)) < 2:
-            pred = np.full(len(te), ys[0], dtype=np.int64)
-        else:
-            pred = probe.fit(features.rows(sub), ys).predict(features.rows(te))
+        pred = baseline.fit_predict_features(
+            features.rows(sub), fold.y[sub].astype(np.int64), features.rows(te), "lr", seed
+        )
         n_train = len(sub)
     elif strategy in BASELINE_STRATEGIES:  # every labelled window the deep strategies read
         from harnb.training import baseline

@@ -28,13 +28,9 @@ from harnb.study.results import CELL_KEYS, confusion_matrix_of
 Cell = tuple[str, str, str, str, int]
 
 
-def macro_f1_from_confusion(cm: np.ndarray, classes: Sequence[int]) -> float | np.ndarray:
-    """Macro-F1 over ``classes`` of confusion counts ``cm`` (..., len(classes), 10).
-
-    Rows are the true target classes, columns every predicted class, so a prediction of a
-    class the target lacks lowers the true class's recall without adding a zero-F1 class
-    (the same metric as :func:`harnb.training.evaluate.macro_f1`).
-    """
+def per_class_f1(cm: np.ndarray, classes: Sequence[int]) -> np.ndarray:
+    """F1 of each of ``classes`` from confusion counts ``cm`` (..., len(classes), 10): rows
+    the true classes, columns every predicted class."""
     cm = np.asarray(cm, np.float64)
     classes = np.asarray(classes, np.int64)
     k = np.arange(len(classes))
@@ -42,8 +38,17 @@ def macro_f1_from_confusion(cm: np.ndarray, classes: Sequence[int]) -> float | n
     support = cm.sum(-1)
     predicted = cm[..., :, classes].sum(-2)
     denom = support + predicted
-    f1 = np.where(denom > 0, 2 * tp / np.where(denom > 0, denom, 1), 0.0)
-    out = f1.mean(-1)
+    return np.where(denom > 0, 2 * tp / np.where(denom > 0, denom, 1), 0.0)
+
+
+def macro_f1_from_confusion(cm: np.ndarray, classes: Sequence[int]) -> float | np.ndarray:
+    """Macro-F1 over ``classes`` of confusion counts ``cm`` (..., len(classes), 10).
+
+    Rows are the true target classes, columns every predicted class, so a prediction of a
+    class the target lacks lowers the true class's recall without adding a zero-F1 class
+    (the same metric as :func:`harnb.training.evaluate.macro_f1`).
+    """
+    out = per_class_f1(cm, classes).mean(-1)
     return float(out) if np.ndim(out) == 0 else out
 
 

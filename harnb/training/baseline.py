@@ -170,10 +170,11 @@ def _check_labels(X: np.ndarray, y: np.ndarray, what: str) -> np.ndarray:
     return y.astype(np.int64)
 
 
-def _fit_predict_features(
+def fit_predict_features(
     F_train: np.ndarray, y_train: np.ndarray, F_test: np.ndarray, kind: str, seed: int
 ) -> np.ndarray:
-    """Fit on features, predict labels; one training class short-circuits to a constant."""
+    """Fit on features (window statistics, or a frozen extractor's: the P_F-LP probe), predict
+    labels; one training class short-circuits to a constant."""
     if kind not in BASELINES:
         raise ValueError(f"unknown baseline {kind!r}; expected one of {BASELINES}")
     classes = np.unique(y_train)
@@ -203,7 +204,7 @@ def fit_predict(
     classes absent from training are never predicted, one-window classes are kept as is.
     """
     y_train = _check_labels(X_train, y_train, "train")
-    return _fit_predict_features(
+    return fit_predict_features(
         window_features(X_train), y_train, window_features(X_test), kind, seed
     )
 
@@ -259,7 +260,7 @@ def run_baseline(
     results: dict[str, BaselineResult] = {}
     for kind in kinds:
         t0 = time.perf_counter()
-        y_pred = _fit_predict_features(F_train, y_train, F_test, kind, seed)
+        y_pred = fit_predict_features(F_train, y_train, F_test, kind, seed)
         seconds = time.perf_counter() - t0
         f1 = float(f1_score(y_test, y_pred, labels=label_list, average="macro", zero_division=0))
         results[kind] = BaselineResult(
