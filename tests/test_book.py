@@ -117,6 +117,8 @@ def test_book_test_parameters_keep_the_pretraining_and_the_cells() -> None:
     test = changed(ci, BOOK_TEST_PARAMETERS["profile_changes"])
     assert test != ci and test.name == ci.name
     assert test.training_key() == ci.training_key() and test.cell_key() == ci.cell_key()
+    ratios = set(BOOK_TEST_PARAMETERS["ratios"])
+    assert ratios and ratios < set(ci.ratios)  # a slice of ci's own grid
     for name in ("03_cross_dataset", "04_pretraining", "05_lodo", "06_tsne"):
         nb = _nb(name)  # every chapter with a smoke check takes the changes
         tagged = [c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", [])]
