@@ -17,9 +17,11 @@ setup: $(BIN)/harnb
 book: setup
 	$(BIN)/harnb book --profile $(or $(PROFILE),ci)
 
-# --durations: CI's log names the slowest tests (a suite that fits stays visible)
+# --durations: CI's log names the slowest tests (a suite that fits stays visible).
+# -n 2 --dist loadgroup: two workers for two cores; the built book's tests stay on one
+# (tests/conftest.py orders the longest first). PYTEST_ARGS="-n 0" runs them in one process.
 test: setup
-	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25 -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check harnb tests bench notebooks && $(BIN)/ruff format --check harnb tests bench

@@ -82,3 +82,19 @@ def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HARNB_DATA", str(d))
     monkeypatch.setenv("HARNB_MIRROR", "")  # empty: no mirror (unset means the default one)
     return d
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest first, so that ``make test``'s two xdist workers finish together: the tests of
+    the built book (one session fixture, so one worker: ``xdist_group``) lead, the ``slow``
+    ones follow, the rest keep their order."""
+    for item in items:
+        if "built_book" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("book"))
+
+    def rank(item: pytest.Item) -> int:
+        if "built_book" in getattr(item, "fixturenames", ()):
+            return 0
+        return 1 if item.get_closest_marker("slow") else 2
+
+    items.sort(key=rank)  # stable: the order within each rank stays the collection's
