@@ -84,6 +84,7 @@ def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return d
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks added here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Longest first, so that ``make test``'s two xdist workers finish together: the tests of
     the built book (one session fixture, so one worker: ``xdist_group``) lead, the ``slow``
