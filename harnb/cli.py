@@ -224,6 +224,7 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
             max_steps=args.max_steps,
             datasets=args.datasets,
             out=args.out,
+            arm=args.orientation,
         )
         print(card_summary(card))
     return 0
@@ -238,6 +239,8 @@ def _released() -> str:
 
 def add_pretrain_parser(sub: argparse._SubParsersAction) -> None:
     """``harnb pretrain --release``: train the released models (``harnb.pretrained``)."""
+    from harnb.training.profiles import STUDY_ARMS  # as `harnb run`'s parser does
+
     MODELS = MODEL_NAMES
     p = sub.add_parser(
         "pretrain", help="train a released pre-trained model on the union of every dataset"
@@ -248,6 +251,13 @@ def add_pretrain_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-steps", type=int, default=None, help="cap the budget's steps")
     p.add_argument("--datasets", nargs="+", default=None, help="default: every one available")
     p.add_argument("--out", default=None, help="folder (default: the package's harnb/pretrained)")
+    p.add_argument(
+        "--orientation",
+        default="none",
+        choices=list(STUDY_ARMS),
+        help="orientation arm of the study (chapter 8): its alignment and normalisation go "
+        "into the card, its random rotations augment the training windows (default: none)",
+    )
     p.set_defaults(func=_cmd_pretrain)
 
 

@@ -121,6 +121,98 @@ def test_release_mechanism_at_a_tiny_budget(mirror, session_data, tmp_path, monk
     assert "test macro-F1" in card_summary(card)
 
 
+def test_vector_stats_and_prepare_follow_the_card():
+    """fit_stats(X, "vector") is the study's vector normalisation; prepare() of a card of the
+    paper's recipe (or an old card, no orientation field) is normalise(); of an align card it
+    puts every window's gravity on +z before scaling, and rotations commute with it."""
+    from harnb.data import orientation, preprocess
+    from harnb.data.store import WindowStore
+
+    rng = np.random.default_rng(1)
+    X = (rng.normal(size=(30, 128, 6)) * [3, 2, 1, 0.5, 0.2, 0.1] + [0, 9.8, 0, 0, 0, 0.1]).astype(
+        np.float32
+    )
+    n = len(X)
+    store = WindowStore(
+        X=X, y=np.zeros(n, np.int8), dataset=np.full(n, "UCI"), subject=np.full(n, "UCI:1"),
+        device=np.full(n, "phone"), position=np.full(n, "waist"),
+        recording=np.zeros(n, np.int32), start=np.zeros(n, np.float32),
+    )  # fmt: skip
+    ref = preprocess.normalise(store, preprocess.fit_normalisation(store, mode="vector"))
+    st = pretrained.fit_stats(X, "vector")
+    assert st["acc_mean"] == [0.0] * 3
+    assert np.allclose(pretrained.normalise(X, st), ref, atol=1e-5)
+    with pytest.raises(ValueError, match="normalisation mode"):
+        pretrained.fit_stats(X, "channel")
+
+    old = {"preprocessing": {"normalisation": {"mode": "sensor: ..."}}}
+    none = {"preprocessing": {"orientation": {"arm": "none", "mode": "none"}}}
+    for card in (old, none, {}):
+        assert np.allclose(pretrained.prepare(X, card), pretrained.normalise(X), atol=1e-6)
+    align = {
+        "preprocessing": {
+            "orientation": {"arm": "align", **orientation.ARMS["align"].key()},
+            "normalisation": {"kind": "vector"},
+        }
+    }
+    Xa = pretrained.orient(X, align)
+    g = orientation.gravity(Xa)
+    assert np.allclose(g[:, :2], 0, atol=1e-3) and (g[:, 2] > 9).all()
+    R = orientation.random_rotations(1, 0)[0]
+    rotated = orientation.rotate(Xa, np.broadcast_to(R, (n, 3, 3)))
+    assert np.allclose(
+        pretrained.prepare(
+            rotated, none | {"preprocessing": {"normalisation": {"kind": "vector"}}}
+        ),
+        orientation.rotate(pretrained.prepare(Xa, align), np.broadcast_to(R, (n, 3, 3))),
+        atol=1e-4,
+    )
+    bad = {"preprocessing": {"normalisation": {"kind": "quantile"}}}
+    with pytest.raises(pretrained.PretrainedError, match="quantile"):
+        pretrained.prepare(X, bad)
+
+
+@pytest.mark.mirror
+def test_release_with_an_orientation_arm_and_finetuning_from_it(
+    mirror, session_data, tmp_path, monkeypatch
+):
+    """`harnb pretrain --release --orientation align+heading`, 4 steps: the card names the arm,
+    its vector statistics (no offset) come from aligned windows, and the user path prepares a
+    user's windows the same way (gravity on +z, vector scale, per recording)."""
+    from harnb.data import fetch, orientation, preprocess
+    from harnb.pretrained import finetune
+    from harnb.pretrained.release import make_release
+
+    monkeypatch.setenv("HARNB_DATA", str(session_data))
+    names = ["UCI", "MotionSense"]
+    fetch.fetch(names, mirror=mirror, dest=session_data / "raw")
+    card = make_release(
+        "hart", "ci", max_steps=4, datasets=names, out=tmp_path, progress=False,
+        arm="align+heading",
+    )  # fmt: skip
+    pre = card["preprocessing"]
+    assert pre["orientation"] == {"arm": "align+heading", "mode": "align+heading", "axis": "z",
+                                  "per": "window", "copies": 4}  # fmt: skip
+    assert pre["normalisation"]["kind"] == "vector"
+    assert pre["normalisation"]["per_dataset"]["UCI"]["acc_mean"] == [0.0] * 3
+    assert (
+        "harnb.pretrained.prepare" in pre["text"]
+        and "--orientation align+heading" in (card["produced_by"])
+    )
+    m = pretrained.load("hart", folder=tmp_path)
+    assert pretrained.norm_kind(m.card) == "vector"
+
+    uci = preprocess.load_windows(["UCI"], progress=False)
+    ud = finetune.UserData(name="uci", store=uci, classes=tuple(CLASSES), recordings=[])
+    X, stats = finetune.normalise_user(ud, ud.subjects[:5], card)
+    assert stats["acc_mean"] == [0.0] * 3
+    g = orientation.gravity(X)
+    assert np.allclose(g[:, :2], 0, atol=1e-3) and (g[:, 2] > 0).all()
+    ft_card = {"preprocessing": {**pre, "normalisation": {"kind": "vector", "stats": stats}}}
+    assert np.allclose(finetune.pretrained_normalise(uci.X, ft_card), X, atol=1e-5)
+    assert "gravity" in finetune._input_text(["a", "b"], card)
+
+
 @pytest.mark.mirror
 @pytest.mark.slow
 def test_released_hart_reproduces_its_card_on_the_held_out_subjects(mirror, session_data):

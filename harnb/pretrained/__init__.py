@@ -47,6 +47,8 @@ __all__ = [
     "fit_stats",
     "load",
     "normalise",
+    "orient",
+    "prepare",
     "read_index",
 ]
 
@@ -134,7 +136,7 @@ def load(
     Both files are checked against the index's SHA-256 first; a mismatch raises
     :class:`PretrainedError`. The card is attached as ``model.card`` (a dict); with
     ``write_card`` it is also written to that path (JSON). The model expects windows
-    normalised as ``card["preprocessing"]`` says (:func:`normalise`).
+    prepared as ``card["preprocessing"]`` says (:func:`prepare`).
     """
     from harnb import models
 
@@ -159,22 +161,67 @@ def load(
     return m
 
 
-def fit_stats(X: np.ndarray) -> dict[str, list[float]]:
+#: Normalisation modes a card can name (``preprocessing.normalisation.kind``; absent: sensor).
+NORM_KINDS = ("sensor", "vector")
+
+
+def fit_stats(X: np.ndarray, mode: str = "sensor") -> dict[str, list[float]]:
     """Per-sensor z-score statistics of raw windows ``X`` (n, 128, 6), as in training.
 
-    One mean and one standard deviation per sensor, pooled over its three axes (the
-    ``"sensor"`` mode of :func:`harnb.data.preprocess.fit_normalisation`), over every sample.
+    ``"sensor"`` (the paper's): one mean and one standard deviation per sensor, pooled over its
+    three axes. ``"vector"`` (the orientation arms'): no offset and one scale per sensor, the
+    root mean square over its axes, so that rotating a window and normalising it commute. Both
+    as :func:`harnb.data.preprocess.fit_normalisation`, over every sample.
     """
+    if mode not in NORM_KINDS:
+        raise ValueError(f"normalisation mode must be one of {NORM_KINDS}, got {mode!r}")
     X = np.asarray(X, np.float64)
     if X.ndim != 3 or X.shape[-1] != 6:
         raise ValueError(f"windows must have shape (n, time, 6), got {X.shape}")
     out: dict[str, list[float]] = {}
     for sensor, s in (("acc", slice(0, 3)), ("gyro", slice(3, 6))):
         block = X[..., s]
-        sd = float(block.std())
-        out[f"{sensor}_mean"] = [float(block.mean())] * 3
+        if mode == "vector":
+            mu, sd = 0.0, float(np.sqrt(np.mean(block**2)))
+        else:
+            mu, sd = float(block.mean()), float(block.std())
+        out[f"{sensor}_mean"] = [mu] * 3
         out[f"{sensor}_std"] = [sd if sd > 0 else 1.0] * 3
     return out
+
+
+def norm_kind(card: dict[str, Any]) -> str:
+    """The normalisation mode a model's card asks for (cards before the field: ``sensor``)."""
+    kind = card.get("preprocessing", {}).get("normalisation", {}).get("kind", "sensor")
+    if kind not in NORM_KINDS:
+        raise PretrainedError(f"the card asks for normalisation {kind!r}, unknown to this harnb")
+    return kind
+
+
+def orient(X: np.ndarray, card: dict[str, Any], groups: np.ndarray | None = None) -> np.ndarray:
+    """Raw windows with the fixed part of the card's orientation handling applied (gravity
+    alignment for an ``align`` recipe; nothing for the others, whose rotations only augmented
+    the training windows). ``groups``: a recording id per window, for alignment per recording.
+    """
+    from harnb.data.orientation import Orientation
+
+    key = card.get("preprocessing", {}).get("orientation") or {"mode": "none"}
+    arm = Orientation(**{k: v for k, v in key.items() if k != "arm"})
+    return arm.deterministic(np.asarray(X, np.float32), groups=groups)
+
+
+def prepare(
+    X: np.ndarray,
+    card: dict[str, Any],
+    stats: dict[str, Any] | None = None,
+    groups: np.ndarray | None = None,
+) -> np.ndarray:
+    """Raw windows (acc m/s² with gravity, gyro rad/s) as the model of ``card`` takes them:
+    :func:`orient`, then z-scored in the card's mode by ``stats`` (default: the oriented
+    windows' own, :func:`fit_stats`). What :func:`normalise` does for a model of the paper's
+    recipe, and the one call that stays right for any recipe."""
+    Xo = orient(X, card, groups)
+    return normalise(Xo, fit_stats(Xo, norm_kind(card)) if stats is None else stats)
 
 
 def normalise(X: np.ndarray, stats: dict[str, Any] | None = None) -> np.ndarray:
@@ -184,7 +231,8 @@ def normalise(X: np.ndarray, stats: dict[str, Any] | None = None) -> np.ndarray:
     was normalised by its own statistics, so a user's recordings should be normalised by
     theirs (computed over all of them, not window by window). Pass
     ``card["preprocessing"]["normalisation"]["union"]`` for a few windows whose own statistics
-    would be unreliable.
+    would be unreliable. A model whose card names an orientation recipe or another
+    normalisation needs :func:`prepare` instead.
     """
     X = np.asarray(X, np.float32)
     st = fit_stats(X) if stats is None else stats

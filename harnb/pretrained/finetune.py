@@ -262,14 +262,20 @@ def draw_labelled(
     return Split(train_subjects, test_subjects, drawn, rest, te_idx, per_class, drawn, validation)
 
 
-def normalise_user(data: UserData, train_subjects: list[str]) -> tuple[np.ndarray, dict]:
-    """Every window z-scored by the statistics of the training subjects' windows (no test
-    window enters them), in the released model's ``sensor`` mode; returns (X, stats)."""
+def normalise_user(
+    data: UserData, train_subjects: list[str], card: dict[str, Any] | None = None
+) -> tuple[np.ndarray, dict]:
+    """Every window as the base model of ``card`` takes it (:func:`harnb.pretrained.prepare`:
+    its orientation's fixed part, per recording, then its normalisation mode), z-scored by the
+    statistics of the training subjects' windows (no test window enters them); returns
+    (X, stats). Without a card: the paper's recipe (``sensor`` mode, no orientation)."""
     from harnb import pretrained
 
+    card = card or {}
     mask = np.isin(data.subject_ids(), train_subjects)
-    stats = pretrained.fit_stats(data.store.X[mask])
-    return pretrained.normalise(data.store.X, stats), stats
+    Xo = pretrained.orient(data.store.X, card, groups=np.asarray(data.store.recording))
+    stats = pretrained.fit_stats(Xo[mask], pretrained.norm_kind(card))
+    return pretrained.normalise(Xo, stats), stats
 
 
 def check_finetuned_dir(path: str | os.PathLike[str]) -> Path:
@@ -587,6 +593,7 @@ def run(
     also scores the classical baseline on the same labelled windows."""
     import sys
 
+    from harnb import pretrained
     from harnb.training.profiles import get_profile
 
     def say(msg: str) -> None:
@@ -615,8 +622,8 @@ def run(
     index = np.full(max(len(ud.classes), int(present.max()) + 1), -1, np.int64)
     index[present] = np.arange(len(present))
     y = index[ud.store.y.astype(np.int64)]
-    X, stats = normalise_user(ud, train_s)
     pre, base_card = base_model(model)
+    X, stats = normalise_user(ud, train_s, base_card)
     say(
         f"fine-tuning {model} ({strategy}, profile {prof.name}) on {len(split.labelled)} "
         f"labelled windows of subjects {' '.join(train_s)}, validating on {len(split.val)}"
@@ -657,9 +664,10 @@ def run(
         },
         "preprocessing": {
             **{k: v for k, v in base_card.get("preprocessing", {}).items() if k != "normalisation"},
-            "text": _input_text(classes),
+            "text": _input_text(classes, base_card),
             "normalisation": {
-                "mode": "sensor",
+                "kind": pretrained.norm_kind(base_card),
+                "mode": pretrained.norm_kind(base_card),
                 "stats": stats,
                 "fitted_on": "every window of the training subjects (not the test subjects)",
             },
@@ -676,16 +684,41 @@ def run(
     return result
 
 
-def _input_text(classes: list[str]) -> str:
+def _input_text(classes: list[str], base_card: dict[str, Any] | None = None) -> str:
     """What a fine-tuned model takes and gives, for its card (and an exported file's)."""
-    return (
+    from harnb import pretrained
+
+    card = base_card or {}
+    kind = pretrained.norm_kind(card)
+    mode = (card.get("preprocessing", {}).get("orientation") or {}).get("mode", "none")
+    head = (
         "Input: float32 array (n, 128, 6): windows of 128 samples at 50 Hz (2.56 s), channels "
         "acc_x, acc_y, acc_z, gyro_x, gyro_y, gyro_z in the device's axes, accelerometer in "
         "m/s² including gravity, gyroscope in rad/s, resampled as whole recordings. Then "
-        "z-score each sensor with the mean and standard deviation in normalisation.stats (one "
-        "pair per sensor, the same on its three axes; from the fine-tuning's training "
-        f"subjects). Output: softmax probabilities over the {len(classes)} classes, in the "
-        "order of 'classes'."
+    )
+    align = (
+        "rotate each window so that its gravity estimate lies on +z "
+        "(preprocessing.orientation; harnb.pretrained.orient), then "
+        if mode.startswith("align")
+        else ""
+    )
+    if kind == "vector":
+        how = (
+            "divide each sensor by the scale in normalisation.stats (one root mean square per "
+            "sensor, no offset; from the fine-tuning's training subjects)"
+        )
+    else:
+        how = (
+            "z-score each sensor with the mean and standard deviation in normalisation.stats "
+            "(one pair per sensor, the same on its three axes; from the fine-tuning's training "
+            "subjects)"
+        )
+    return (
+        head
+        + align
+        + how
+        + f". Output: softmax probabilities over the {len(classes)} classes, in the order of "
+        "'classes'."
     )
 
 
@@ -719,11 +752,17 @@ def load_finetuned(path: str | os.PathLike[str]) -> tuple[keras.Model, dict[str,
     return keras.saving.load_model(mfile, compile=False), card
 
 
-def pretrained_normalise(X: np.ndarray, card: dict[str, Any]) -> np.ndarray:
-    """Windows z-scored by a fine-tuned model's statistics (its training subjects')."""
+def pretrained_normalise(
+    X: np.ndarray, card: dict[str, Any], groups: np.ndarray | None = None
+) -> np.ndarray:
+    """Windows as a fine-tuned model takes them: its base model's orientation handling
+    (``groups``: recording ids, for alignment per recording) and its training subjects'
+    statistics."""
     from harnb import pretrained
 
-    return pretrained.normalise(X, card["preprocessing"]["normalisation"]["stats"])
+    return pretrained.prepare(
+        X, card, card["preprocessing"]["normalisation"]["stats"], groups=groups
+    )
 
 
 def predict_folder(
@@ -747,7 +786,7 @@ def predict_folder(
     model, card = load_finetuned(model_dir)
     allowed = card.get("preprocessing", {}).get("checks_allowed", [])  # as its training data
     ud = load_user_windows(data, ignore_labels=True, subjects=subjects, allow=allowed)
-    X = pretrained_normalise(ud.store.X, card)
+    X = pretrained_normalise(ud.store.X, card, groups=np.asarray(ud.store.recording))
     pred = train.predict_labels(model, X, batch)
     classes = np.array(card["classes"], dtype=object)
     rec = [f"{r['subject'].split(':', 1)[-1]}/{r['session']}" for r in ud.recordings]

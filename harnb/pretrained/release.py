@@ -49,6 +49,58 @@ PREPROCESSING_TEXT = (
 )
 
 
+def preprocessing_text(arm: str = "none") -> str:
+    """The card's input contract for a release trained with orientation arm ``arm``."""
+    from harnb.training.profiles import STUDY_ARMS
+
+    mode, norm = STUDY_ARMS[arm]
+    if arm == "none":
+        return PREPROCESSING_TEXT
+    steps = []
+    if mode.startswith("align"):
+        steps.append(
+            "rotate each window so that its gravity estimate (low-passed acceleration) lies on "
+            "+z (preprocessing.orientation; harnb.pretrained.orient)"
+        )
+    steps.append(
+        "scale each sensor by the root mean square of its three axes, with no offset "
+        "('vector' normalisation; harnb.pretrained.fit_stats(X, 'vector'))"
+    )
+    trained = (
+        f"Pre-training saw every training window in {ARMS_TEXT[mode]}. "
+        if mode in ARMS_TEXT
+        else ""
+    )
+    return (
+        PREPROCESSING_TEXT.split(" Then z-score")[0]
+        + " Then "
+        + ", then ".join(steps)
+        + ": harnb.pretrained.prepare(X, card) does both. Each training dataset was scaled by "
+        "its own statistics (per_dataset below, from its train and validation subjects), so "
+        "scale your recordings by their own. "
+        + trained
+        + "Output: softmax probabilities over the 10 classes, in the order of 'classes'."
+    )
+
+
+#: How each random arm transformed the training windows, for the card's text.
+ARMS_TEXT = {
+    "rotate3d": "4 randomly rotated copies (uniform 3-D rotations, acc and gyro together)",
+    "heading": "4 copies randomly rotated about the device's gravity direction",
+    "align+heading": "4 copies randomly rotated about the aligned vertical",
+    "permute": "4 copies with randomly permuted and sign-flipped axes",
+}
+
+
+#: The card's words for each normalisation (``normalisation.kind``).
+NORM_TEXT = {
+    "sensor": "sensor: z = (x - mean) / std, one mean and std per sensor, pooled over its "
+    "three axes",
+    "vector": "vector: z = x / rms, one root mean square per sensor over its three axes, no "
+    "offset (rotations commute with it)",
+}
+
+
 def release_profile(profile: str | Profile = "cpu", max_steps: int | None = None) -> Profile:
     """The profile whose pre-training settings train the release, optionally capped in steps.
 
@@ -155,16 +207,23 @@ def make_release(
     datasets: list[str] | None = None,
     out: str | os.PathLike[str] | None = None,
     progress: bool = True,
+    arm: str = "none",
 ) -> dict[str, Any]:
-    """Train and write one released model (weights, card, index entry); returns the card."""
+    """Train and write one released model (weights, card, index entry); returns the card.
+
+    ``arm`` is an orientation arm of the study (:data:`harnb.training.profiles.STUDY_ARMS`):
+    its fixed part (alignment) transforms every window and goes into the card for users, its
+    normalisation is the card's, and its random part augments the training windows only.
+    """
     from harnb import models
     from harnb.config import CHANNELS, CLASSES, HOP, N_CLASSES, RATE_HZ, WINDOW
     from harnb.data import preprocess, splits
     from harnb.training import folds, train
-    from harnb.training.profiles import TRAINING_VERSION
+    from harnb.training.profiles import TRAINING_VERSION, with_arm
 
     models.check_name(model_name)
-    prof = release_profile(profile, max_steps)
+    prof = with_arm(release_profile(profile, max_steps), arm)
+    orientation = prof.orientation_arm
     outdir = Path(out) if out is not None else RELEASE_DIR
     outdir.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
@@ -173,12 +232,15 @@ def make_release(
     mask = np.zeros(len(store), bool)
     for p in parts.values():
         mask[p["train"]] = mask[p["val"]] = True
-    stats = preprocess.fit_normalisation(store, mask)
+    if orientation.mode.startswith("align"):  # the fixed part, on every split alike
+        aligned = orientation.deterministic(store.X, groups=np.asarray(store.recording))
+        store = dataclasses.replace(store, X=aligned)
+    stats = preprocess.fit_normalisation(store, mask, mode=prof.norm)
     train_mask = np.zeros(len(store), bool)
     for p in parts.values():
         train_mask[p["train"]] = True
     union = dataclasses.replace(store, dataset=np.full(len(store), "union", dtype=object))
-    union_stats = preprocess.fit_normalisation(union, train_mask)["union"]
+    union_stats = preprocess.fit_normalisation(union, train_mask, mode=prof.norm)["union"]
     X = preprocess.normalise(store, stats)
     y = np.asarray(store.y).astype(np.int64)
     cat = np.concatenate
@@ -195,8 +257,11 @@ def make_release(
                 flush=True,
             )
 
+    Xtr, ytr = X[tr], y[tr]
+    if orientation.is_augmentation:  # as the LODO pre-trainings (harnb.training.folds)
+        Xtr, ytr = orientation.randomise(Xtr, ytr, np.random.default_rng([RELEASE_SEED, 7]))
     model, res = train.pretrain(
-        model_name, X[tr], y[tr], X[va], y[va], prof, seed=RELEASE_SEED, on_eval=on_eval
+        model_name, Xtr, ytr, X[va], y[va], prof, seed=RELEASE_SEED, on_eval=on_eval
     )
     classes = {d: splits.classes_of(store, d) for d in parts}
     val = _scores(model, X, y, parts, "val", classes)
@@ -233,6 +298,7 @@ def make_release(
         "produced_by": (
             f"harnb pretrain --release --model {model_name} --profile {prof.name}"
             + (f" --max-steps {max_steps}" if max_steps is not None else "")
+            + (f" --orientation {arm}" if arm != "none" else "")
         ),
         "harnb_commit": _git_commit(),
         "training_version": TRAINING_VERSION,
@@ -261,10 +327,11 @@ def make_release(
             "channels": list(CHANNELS),
             "units": {"acc": "m/s^2, with gravity", "gyro": "rad/s"},
             "input_shape": [WINDOW, len(CHANNELS)],
-            "text": PREPROCESSING_TEXT,
+            "text": preprocessing_text(arm),
+            "orientation": {"arm": arm, **orientation.key()},
             "normalisation": {
-                "mode": "sensor: z = (x - mean) / std, one mean and std per sensor, pooled "
-                "over its three axes",
+                "kind": prof.norm,
+                "mode": NORM_TEXT[prof.norm],
                 "per_dataset": {
                     d: {k: v for k, v in s.to_dict().items() if k != "mode"}
                     for d, s in stats.items()
