@@ -16,7 +16,7 @@ from test_train import fake_models  # noqa: F401  (fixture)
 from harnb.data import orientation, preprocess
 from harnb.data.fetch import fetch
 from harnb.data.splits import budget_validation
-from harnb.study import results
+from harnb.study import intervals, results
 from harnb.study.cells import BASELINE_STRATEGIES, GRID_STRATEGIES
 from harnb.training import folds, profiles, train
 
@@ -252,6 +252,26 @@ def test_arm_study_pairs_arms_on_the_same_draws(env, tmp_path) -> None:  # noqa:
     assert "criterion" in page.choice_note(s, "tiny").lower()
     frames = page.frames_table(store)
     assert list(frames.columns[:2]) == ["windows", "static windows"]
+    # the front page: the deep model against the baseline, and a panel of its own
+    from harnb.book import plots
+    from harnb.book.pages import findings
+    from harnb.study.published import Published
+
+    bf = findings.baseline_findings(s, "tiny", arms=("none", "rotate3d"), ratios=(70,))
+    assert list(bf["claim"]) == ["P_U − FE-RF at 70 % labels (arm none)",
+                                 "P_U − FE-RF at 70 % labels (arm rotate3d)"]  # fmt: skip
+    ref = vb[(vb["arm"] == "none") & (vb["strategy"] == "P_U") & (vb["target"] == "AVG")].iloc[0]
+    assert bf.iloc[0]["ours [95 % CI]"] == intervals.fmt_interval(
+        ref["diff"], ref["lo"], ref["hi"], signed=True
+    )
+    assert bf.iloc[0]["targets"] == "A, B"
+    pub = Published(str(tmp_path / "none_*.csv"))
+    hf = findings.headline_frame(pub, arms=s, arm_model="tiny")
+    assert set(hf["model"]) == {"tiny, chapter 8 (none)"}
+    assert set(hf["strategy"]) == {"Rd", "P_U", "FE-RF"}
+    fig = plots.headline(hf)
+    assert {t.meta["strategy"] for t in fig.data} == {"Rd", "P_U", "FE-RF"}
+    assert findings.baseline_findings(ArmStudy(str(tmp_path / "none_*.csv"))).empty
 
 
 def test_a_source_subset_pretrains_on_those_sources_only(env, tmp_path) -> None:  # noqa: F811

@@ -261,7 +261,13 @@ def tsne_panels(points: pd.DataFrame, title: str = "") -> go.Figure:
 
 
 #: One colour per fine-tuning strategy, the same on every figure of the book.
-STRATEGY_COLORS: dict[str, str] = {"Rd": "#636efa", "P_F": "#ef553b", "P_U": "#00cc96"}
+STRATEGY_COLORS: dict[str, str] = {
+    "Rd": "#636efa",
+    "P_F": "#ef553b",
+    "P_U": "#00cc96",
+    "FE-RF": "#7f7f7f",  # the classical baselines: greys, drawn where a results file has them
+    "FE-LR": "#bcbd22",
+}
 
 
 def headline(frame: pd.DataFrame, title: str = "") -> go.Figure:

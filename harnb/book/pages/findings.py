@@ -13,14 +13,38 @@ from harnb.study import intervals
 from harnb.study.published import Published, display_name
 
 if TYPE_CHECKING:  # pragma: no cover
-    pass
+    from harnb.study.arms import ArmStudy
+
+#: What the front page says while chapter 8's runs are not committed.
+BASELINE_PENDING = (
+    "Pending: chapter 8's orientation study (whose every cell has the classical baselines "
+    "beside the deep strategies) is still running; its finished groups sit in "
+    "data/results/partial/orientation/ and are rendered here once the study is complete."
+)
+
+#: The deep strategies and classical baselines the front page draws from the orientation study.
+BASELINE_PANEL_STRATEGIES = ("P_0", "Rd", "P_F", "P_U", "FE-RF", "FE-LR")
 
 
-def headline_frame(pub: Published, protocol: str = "paper") -> pd.DataFrame:
+def arm_panel(study: ArmStudy, model: str = "hart", arm: str = "none") -> str:
+    """The headline panel's name for one arm of chapter 8's study (its own runs and draws)."""
+    return f"{model}, chapter 8 ({arm})"
+
+
+def headline_frame(
+    pub: Published,
+    protocol: str = "paper",
+    arms: ArmStudy | None = None,
+    arm: str = "none",
+    arm_model: str = "hart",
+) -> pd.DataFrame:
     """Mean macro-F1 (× 100) over our targets per model, ratio and strategy with its 95 %
     interval, beside the paper's values averaged over the same targets (the Fig. 3 layout).
 
-    P_0 is drawn at ratio 0 for every strategy, so each line starts at the untuned model.
+    P_0 is drawn at ratio 0 for every strategy, so each line starts at the untuned model. With
+    ``arms`` (chapter 8's study, whose cells also hold the classical baselines FE-RF and FE-LR
+    on the same labelled windows), ``arm_model``'s ``arm`` gets a panel of its own: its runs are not the
+    committed study's (a later training version, other MobiFall splits), so they are not mixed.
     """
     rows = []
     for m in pub.models:
@@ -37,6 +61,13 @@ def headline_frame(pub: Published, protocol: str = "paper") -> pd.DataFrame:
         for (ratio, st), v in ref.groupby(["ratio", "strategy"])["f1"].mean().items():
             rows.append(dict(model=m, ratio=int(ratio), strategy=st, source="paper (same targets)",
                              f1=float(v), lo=np.nan, hi=np.nan))  # fmt: skip
+    if arms is not None and not arms.empty:
+        sc = arms.scores(arm_model, protocol)
+        sc = sc[(sc["arm"] == arm) & (sc["target"] == "AVG")] if len(sc) else sc
+        for r in sc[sc["strategy"].isin(BASELINE_PANEL_STRATEGIES)].itertuples():
+            rows.append(dict(model=arm_panel(arms, arm_model, arm), ratio=int(r.ratio),
+                             strategy=r.strategy, source="ours", f1=r.mean * 100,
+                             lo=r.lo * 100, hi=r.hi * 100))  # fmt: skip
     df = pd.DataFrame(rows, columns=["model", "ratio", "strategy", "source", "f1", "lo", "hi"])
     if df.empty:
         return df
@@ -110,6 +141,48 @@ def findings(pub: Published, ratios: Sequence[int] = (1, 10)) -> pd.DataFrame:
                         "see": '<a href="05_lodo.html">chapter 5</a>',
                     }
                 )
+    return pd.DataFrame(rows)
+
+
+def baseline_findings(
+    study: ArmStudy, model: str = "hart", arms: Sequence[str] = ("none",),
+    ratios: Sequence[int] = (1, 10),
+) -> pd.DataFrame:  # fmt: skip
+    """The deep model against the classical baseline on the same labelled windows (chapter 8's
+    cells): P_U − FE-RF and P_U − FE-LR per arm and ratio, averaged over the targets, with
+    paired 95 % intervals and who wins."""
+    d = study.versus_baseline(model, baseline="FE-RF")
+    d = pd.concat(
+        [d.assign(baseline="FE-RF"), study.versus_baseline(model, baseline="FE-LR").assign(
+            baseline="FE-LR")], ignore_index=True,
+    ) if len(d) else d  # fmt: skip
+    rows = []
+    if d.empty:
+        return pd.DataFrame(rows)
+    for arm in arms:
+        da = d[d["arm"] == arm]
+        targets = sorted(set(da["target"]) - {"AVG"})
+        if not targets:
+            continue
+        key = "AVG" if "AVG" in set(da["target"]) else targets[0]
+        for r in ratios:
+            for b in ("FE-RF", "FE-LR"):
+                sel = da[(da["ratio"] == r) & (da["baseline"] == b)
+                         & (da["strategy"] == "P_U") & (da["target"] == key)]  # fmt: skip
+                if sel.empty:
+                    continue
+                s = sel.iloc[0]
+                rows.append({
+                    "model": model,
+                    "claim": f"P_U − {b} at {r} % labels (arm {arm})",
+                    "targets": ", ".join(display_name(t) for t in targets),
+                    "paper": "not measured",
+                    "ours [95 % CI]": intervals.fmt_interval(s["diff"], s["lo"], s["hi"],
+                                                             signed=True),
+                    "verdict": "deep model better" if s["lo"] > 0 else (
+                        "baseline better" if s["hi"] < 0 else "not resolved (interval includes 0)"),
+                    "see": '<a href="08_orientation.html">chapter 8</a>',
+                })  # fmt: skip
     return pd.DataFrame(rows)
 
 
