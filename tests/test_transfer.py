@@ -272,6 +272,15 @@ def test_arm_study_pairs_arms_on_the_same_draws(env, tmp_path) -> None:  # noqa:
     fig = plots.headline(hf)
     assert {t.meta["strategy"] for t in fig.data} == {"Rd", "P_U", "FE-RF"}
     assert findings.baseline_findings(ArmStudy(str(tmp_path / "none_*.csv"))).empty
+    from harnb.book.pages import lodo
+
+    html = lodo.baseline_tables(s, "tiny").data  # chapter 5's table, per target
+    assert "tiny (none) − window statistics + random forest (FE-RF)" in html
+    assert html.count("<table") == 1 and findings.BASELINE_PENDING.split(":")[0] in html
+    assert (
+        findings.BASELINE_PENDING.split(":")[0]
+        in lodo.baseline_tables(ArmStudy(str(tmp_path / "none_*.csv"))).data
+    )
 
 
 def test_a_source_subset_pretrains_on_those_sources_only(env, tmp_path) -> None:  # noqa: F811

@@ -14,7 +14,7 @@ from harnb.study.published import Published, display_name
 from harnb.training.profiles import Part
 
 if TYPE_CHECKING:  # pragma: no cover
-    pass
+    from harnb.study.arms import ArmStudy
 
 
 def protocol_gap(df: pd.DataFrame, model: str, metric: str = "macro_f1") -> pd.DataFrame:
@@ -120,6 +120,22 @@ def gains_tables(pub: Published):
         [(m, pub.strategy_gains(m), f"No paired Rd and pre-trained cells for {m}.")
          for m in pub.models], level=4,
     )  # fmt: skip
+
+
+def baseline_tables(study: ArmStudy, model: str = "hart", arm: str = "none"):
+    """Each deep strategy − the classical baselines (FE-RF, FE-LR) on the same labelled
+    windows, per target, from chapter 8's runs of ``arm`` (× 100, paired within seeds)."""
+    from harnb.book.pages.findings import BASELINE_PENDING
+
+    parts = []
+    for b, name in (("FE-RF", "random forest"), ("FE-LR", "logistic regression")):
+        d = study.versus_baseline(model, baseline=b) if not study.empty else pd.DataFrame()
+        if len(d):
+            d = d[d["arm"] == arm].assign(target=lambda x: x["target"].map(display_name))
+            d = intervals.table(d, value="diff", index="target", columns=("ratio", "strategy"),
+                                signed=True)  # fmt: skip
+        parts.append((f"{model} ({arm}) − window statistics + {name} ({b})", d, BASELINE_PENDING))
+    return tables.sections(parts, level=4)
 
 
 def leak_tables(pub: Published):
