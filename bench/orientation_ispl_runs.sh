@@ -10,21 +10,17 @@ nlanes=${2:?number of lanes}
 out=${3:-data/results/partial/orientation}
 arms=${ARMS:?set ARMS to "none" and the two arms HART ranks best}
 mkdir -p "$out"
-harnb=${HARNB:-harnb}
+source "$(dirname "$0")/lanes.sh"
 n=0
 for seed in 0 1 2; do
   for target in UCI MotionSense MobiAct; do
     for arm in $arms; do
       n=$((n + 1))
       (( (n - 1) % nlanes == lane )) || continue
-      start=$(date +%s)
-      $harnb run --profile cpu --model ispl --protocol paper --target "$target" --seed "$seed" \
-        --orientation "$arm" --ratio 0 1 5 10 \
-        --strategy P_0 Rd P_F P_F-tBN P_F-LP P_U FE-RF FE-LR \
-        --out "$out/cpu_ispl_$arm.csv" --no-progress \
-        --progress-log "$out/progress_ispl_$lane.log" > /dev/null
-      echo "$(date -u +%FT%TZ) lane ispl-$lane $arm $target seed $seed: $(( $(date +%s) - start )) s" \
-        >> "$out/times_ispl_$lane.txt"
+      run_group "$out/times_ispl_$lane.txt" "lane ispl-$lane $arm $target seed $seed" \
+        "$out/progress_ispl_$lane.log" "$out/cpu_ispl_$arm.csv" \
+        --profile cpu --model ispl --protocol paper --target "$target" --seed "$seed" \
+        --orientation "$arm" --ratio 0 1 5 10 --strategy P_0 Rd P_F P_F-tBN P_F-LP P_U FE-RF FE-LR
     done
   done
 done

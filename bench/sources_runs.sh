@@ -13,7 +13,7 @@ nlanes=${2:?number of lanes}
 out=${3:-data/results/partial/sources}
 arm=${ARM:?set ARM to the orientation arm chapter 8 chose}
 mkdir -p "$out"
-harnb=${HARNB:-harnb}
+source "$(dirname "$0")/lanes.sh"
 datasets=(UCI MotionSense MobiAct HuGaDB)
 seeds=${SEEDS:-0 1 2}
 n=0
@@ -34,13 +34,10 @@ for seed in $seeds; do
         label=$(printf '%s\n' "${subset[@]}" | sort | paste -sd+)
         extra=(--sources "${subset[@]}" --strategy P_0 P_F P_U)
       fi
-      start=$(date +%s)
-      $harnb run --profile cpu --model hart --protocol paper --datasets "${datasets[@]}" \
-        --target "$target" --seed "$seed" --orientation "$arm" --ratio 0 1 5 10 "${extra[@]}" \
-        --out "$out/cpu_hart_src-$label.csv" --no-progress \
-        --progress-log "$out/progress_$lane.log" > /dev/null
-      echo "$(date -u +%FT%TZ) lane $lane $target seed $seed src-$label: $(( $(date +%s) - start )) s" \
-        >> "$out/times_$lane.txt"
+      run_group "$out/times_$lane.txt" "lane $lane $target seed $seed src-$label" \
+        "$out/progress_$lane.log" "$out/cpu_hart_src-$label.csv" \
+        --profile cpu --model hart --protocol paper --datasets "${datasets[@]}" \
+        --target "$target" --seed "$seed" --orientation "$arm" --ratio 0 1 5 10 "${extra[@]}"
     done
   done
 done
