@@ -36,16 +36,21 @@ RELEASE_SEED = 0
 FP16_MAX_FLIPS = 0.001
 FP16_MAX_F1_CHANGE = 0.002
 
-PREPROCESSING_TEXT = (
+#: What every release takes, before its normalisation (the start of the card's text).
+INPUT_TEXT = (
     "Input: float32 array (n, 128, 6): windows of 128 samples at 50 Hz (2.56 s; training "
     "windows overlap by 50 %), channels acc_x, acc_y, acc_z, gyro_x, gyro_y, gyro_z in the "
     "device's axes, accelerometer in m/s² including gravity, gyroscope in rad/s. Resample "
-    "whole recordings to 50 Hz before cutting windows. Then z-score each sensor with one mean "
+    "whole recordings to 50 Hz before cutting windows."
+)
+OUTPUT_TEXT = "Output: softmax probabilities over the 10 classes, in the order of 'classes'."
+PREPROCESSING_TEXT = (
+    INPUT_TEXT + " Then z-score each sensor with one mean "
     "and one standard deviation pooled over its three axes (harnb.pretrained.normalise). Each "
     "training dataset was normalised by its own statistics (per_dataset below, from its train "
     "and validation subjects), so normalise your recordings by their own statistics, computed "
     "over all of them; 'union' (all training windows pooled) is a fallback for a few windows. "
-    "Output: softmax probabilities over the 10 classes, in the order of 'classes'."
+    + OUTPUT_TEXT
 )
 
 
@@ -72,14 +77,12 @@ def preprocessing_text(arm: str = "none") -> str:
         else ""
     )
     return (
-        PREPROCESSING_TEXT.split(" Then z-score")[0]
+        INPUT_TEXT
         + " Then "
         + ", then ".join(steps)
         + ": harnb.pretrained.prepare(X, card) does both. Each training dataset was scaled by "
         "its own statistics (per_dataset below, from its train and validation subjects), so "
-        "scale your recordings by their own. "
-        + trained
-        + "Output: softmax probabilities over the 10 classes, in the order of 'classes'."
+        "scale your recordings by their own. " + trained + OUTPUT_TEXT
     )
 
 
@@ -232,9 +235,7 @@ def make_release(
     mask = np.zeros(len(store), bool)
     for p in parts.values():
         mask[p["train"]] = mask[p["val"]] = True
-    if orientation.mode.startswith("align"):  # the fixed part, on every split alike
-        aligned = orientation.deterministic(store.X, groups=np.asarray(store.recording))
-        store = dataclasses.replace(store, X=aligned)
+    store = folds.oriented_store(store, orientation)  # the fixed part, on every split alike
     stats = preprocess.fit_normalisation(store, mask, mode=prof.norm)
     train_mask = np.zeros(len(store), bool)
     for p in parts.values():

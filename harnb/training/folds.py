@@ -28,6 +28,7 @@ from harnb.training.profiles import Profile
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
+    from harnb.data.orientation import Orientation
     from harnb.data.store import WindowStore
 
 
@@ -122,9 +123,7 @@ def prepare_fold(
     sp = lodo_split(
         store, target, protocol, seed=split_seed, subset_seed=subset_seed, sources=sources
     )
-    arm = ARMS[orientation]
-    if arm.mode.startswith("align"):
-        store = replace(store, X=arm.deterministic(store.X, groups=np.asarray(store.recording)))
+    store = oriented_store(store, ARMS[orientation])
     mask = sp.norm_mask(as_released=norm_as_released)
     stats = preprocess.fit_normalisation(store, mask, mode=norm)
     return FoldData(
@@ -134,6 +133,14 @@ def prepare_fold(
         np.asarray(store.subject),
         X_si=store.X,
     )
+
+
+def oriented_store(store: WindowStore, arm: Orientation) -> WindowStore:
+    """``store`` with the fixed part of orientation ``arm`` applied to every window (gravity
+    alignment per window or recording for the ``align`` modes; the store itself otherwise)."""
+    if not arm.mode.startswith("align"):
+        return store
+    return replace(store, X=arm.deterministic(store.X, groups=np.asarray(store.recording)))
 
 
 def with_subset_seed(fold: FoldData, store: WindowStore, subset_seed: int) -> FoldData:

@@ -26,7 +26,7 @@ BASELINE_PENDING = (
 BASELINE_PANEL_STRATEGIES = ("P_0", "Rd", "P_F", "P_U", "FE-RF", "FE-LR")
 
 
-def arm_panel(study: ArmStudy, model: str = "hart", arm: str = "none") -> str:
+def arm_panel(model: str = "hart", arm: str = "none") -> str:
     """The headline panel's name for one arm of chapter 8's study (its own runs and draws)."""
     return f"{model}, chapter 8 ({arm})"
 
@@ -65,7 +65,7 @@ def headline_frame(
         sc = arms.scores(arm_model, protocol)
         sc = sc[(sc["arm"] == arm) & (sc["target"] == "AVG")] if len(sc) else sc
         for r in sc[sc["strategy"].isin(BASELINE_PANEL_STRATEGIES)].itertuples():
-            rows.append(dict(model=arm_panel(arms, arm_model, arm), ratio=int(r.ratio),
+            rows.append(dict(model=arm_panel(arm_model, arm), ratio=int(r.ratio),
                              strategy=r.strategy, source="ours", f1=r.mean * 100,
                              lo=r.lo * 100, hi=r.hi * 100))  # fmt: skip
     df = pd.DataFrame(rows, columns=["model", "ratio", "strategy", "source", "f1", "lo", "hi"])
@@ -151,11 +151,10 @@ def baseline_findings(
     """The deep model against the classical baseline on the same labelled windows (chapter 8's
     cells): P_U − FE-RF and P_U − FE-LR per arm and ratio, averaged over the targets, with
     paired 95 % intervals and who wins."""
-    d = study.versus_baseline(model, baseline="FE-RF")
     d = pd.concat(
-        [d.assign(baseline="FE-RF"), study.versus_baseline(model, baseline="FE-LR").assign(
-            baseline="FE-LR")], ignore_index=True,
-    ) if len(d) else d  # fmt: skip
+        [study.versus_baseline(model, baseline=b).assign(baseline=b) for b in ("FE-RF", "FE-LR")],
+        ignore_index=True,
+    )
     rows = []
     if d.empty:
         return pd.DataFrame(rows)

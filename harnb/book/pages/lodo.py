@@ -129,7 +129,7 @@ def baseline_tables(study: ArmStudy, model: str = "hart", arm: str = "none"):
 
     parts = []
     for b, name in (("FE-RF", "random forest"), ("FE-LR", "logistic regression")):
-        d = study.versus_baseline(model, baseline=b) if not study.empty else pd.DataFrame()
+        d = study.versus_baseline(model, baseline=b)
         if len(d):
             d = d[d["arm"] == arm].assign(target=lambda x: x["target"].map(display_name))
             d = intervals.table(d, value="diff", index="target", columns=("ratio", "strategy"),
