@@ -281,6 +281,20 @@ def test_arm_study_pairs_arms_on_the_same_draws(env, tmp_path) -> None:  # noqa:
         findings.BASELINE_PENDING.split(":")[0]
         in lodo.baseline_tables(ArmStudy(str(tmp_path / "none_*.csv"))).data
     )
+    # the default recipe: chosen only on a complete study, its file is the model's new grid
+    assert not s.complete("tiny") and s.recipe("tiny", "tiny") is None  # 3 × 3 asked, 2 × 2 run
+    assert s.complete("tiny", n_targets=2, n_seeds=2)
+    assert s.recipe("tiny", "tiny", n_targets=2, n_seeds=2) == arm
+    assert s.file("tiny", "rotate3d") == tmp_path / "ci_tiny_rotate3d.csv"
+    assert s.file("tiny", "align") is None and s.recipe("ispl", "tiny", 2, 2) is None
+    assert findings.shown_arms(s, "tiny") == ("none",)  # not complete at 3 × 3
+    html = lodo.recipe_tables(s, ("tiny",), "tiny", n_targets=2, n_seeds=2).data
+    assert f"tiny — recipe <code>{arm}</code>" in html and "FE-RF" in html
+    assert lodo.RECIPE_PENDING.split(":")[0] in lodo.recipe_tables(s, ("tiny",), "tiny").data
+    part = ArmStudy(str(tmp_path / "ci_tiny_*.csv"), n_boot=50)
+    part.results = part.results[~((part.results["arm"] == "none") & (part.results["seed"] == 1)
+                                   & (part.results["target"] == "B"))]  # fmt: skip
+    assert not part.complete("tiny", n_targets=2, n_seeds=2)  # one arm a group short
 
 
 def test_a_source_subset_pretrains_on_those_sources_only(env, tmp_path) -> None:  # noqa: F811

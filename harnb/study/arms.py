@@ -124,6 +124,34 @@ class ArmStudy:
                              "f1": float(f1), "support": int(total[i].sum())})  # fmt: skip
         return pd.DataFrame(rows)
 
+    def complete(self, model: str, n_targets: int = 3, n_seeds: int = 3) -> bool:
+        """Whether every arm of ``model`` has finished the same ``n_targets`` × ``n_seeds``
+        (target, seed) groups: the study the criterion is applied to, not a part of it."""
+        if self.results.empty:
+            return False
+        d = self.results[(self.results["model"] == model) & (self.results["metric"] == "macro_f1")]
+        d = d[d["status"] == "ok"]
+        groups = [set(zip(g["target"], g["seed"], strict=True)) for _, g in d.groupby("arm")]
+        if not groups or any(g != groups[0] for g in groups):
+            return False
+        return len({t for t, _ in groups[0]}) >= n_targets and len(groups[0]) >= n_targets * n_seeds
+
+    def file(self, model: str, arm: str) -> Path | None:
+        """The results file of ``model``'s ``arm`` (``<profile>_<model>_<arm>.csv``), if any."""
+        return next((f for f in self.files if arm_of(f)[1:] == (model, arm)), None)
+
+    def recipe(
+        self, model: str = "hart", reference: str = "hart", n_targets: int = 3, n_seeds: int = 3
+    ) -> str | None:
+        """The default recipe's arm for ``model``: what :meth:`choose` picks on ``reference``'s
+        complete study (HART ranks the arms; ISPL runs the two it ranks best beside none),
+        provided ``model``'s study is complete too and holds that arm; None before that."""
+        size = dict(n_targets=n_targets, n_seeds=n_seeds)
+        if not (self.complete(reference, **size) and self.complete(model, **size)):
+            return None
+        arm, _ = self.choose(reference)
+        return arm if self.file(model, arm) is not None else None
+
     def choose(
         self, model: str, strategy: str = "P_U", ratio: int = 1, base: str = "none"
     ) -> tuple[str, pd.DataFrame]:

@@ -239,6 +239,21 @@ def fmt_interval(mean: float, lo: float, hi: float, scale: float = 100.0, signed
     return f"{f.format(mean * scale)} [{f.format(lo * scale)}, {f.format(hi * scale)}]"
 
 
+#: The order strategies take in a table: the paper's, then the additions beside them.
+STRATEGY_ORDER: tuple[str, ...] = (
+    "P_0", "P_0 union", "Rd", "P_F", "P_F-tBN", "P_F-LP", "P_U", "FE-RF", "FE-LR",
+)  # fmt: skip
+
+
+def column_key(part: object) -> tuple:
+    """Sort key of one level of a table column: numbers (ratios) by value, strategies in
+    :data:`STRATEGY_ORDER`, any other name after them alphabetically."""
+    if isinstance(part, (int, float, np.integer)):
+        return (0, float(part), "")
+    rank = STRATEGY_ORDER.index(part) if part in STRATEGY_ORDER else len(STRATEGY_ORDER)
+    return (1, rank, str(part))
+
+
 def table(
     tidy: pd.DataFrame,
     value: str = "mean",
@@ -264,12 +279,7 @@ def table(
         return tuple((rank.get(p, -1), str(p)) for p in parts)
 
     order = sorted(out.index, key=key)
-    strat = {s: i for i, s in enumerate(("P_0", "Rd", "P_F", "P_U"))}
-    cols = sorted(
-        out.columns,
-        key=lambda c: tuple(
-            strat.get(x, x) if isinstance(x, str) else x
-            for x in (c if isinstance(c, tuple) else (c,))
-        ),
-    )
+    cols = sorted(out.columns, key=lambda c: tuple(
+        column_key(x) for x in (c if isinstance(c, tuple) else (c,))
+    ))  # fmt: skip
     return out.reindex(index=order, columns=cols).fillna("")

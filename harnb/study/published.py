@@ -34,10 +34,15 @@ def side_by_side(ours: pd.DataFrame, model: str) -> pd.DataFrame:
     """Our formatted LODO table (from :func:`grid.paper_table`) with the paper's row under each.
 
     Rows are (target, source) with source ∈ {ours, paper}; the paper's AVG is recomputed over
-    the targets we have so that the two AVG rows compare like with like.
+    the targets we have so that the two AVG rows compare like with like. A model the paper did
+    not run has ours alone.
     """
     if ours.empty:
         return ours
+    if model not in paper.TABLE_NUMBER:  # an architecture the paper did not run: ours alone
+        out = ours.assign(source="ours")
+        out.index = pd.MultiIndex.from_arrays([out.index, out.pop("source")], names=["target", ""])
+        return out
     ref = paper.lodo_table(model)
     targets = [t for t in ours.index if t != "AVG"]
     ref_t = ref.loc[[t for t in targets if t in ref.index]]
@@ -195,8 +200,7 @@ class Published:
 
 
 def _col_order(c: tuple) -> tuple:
-    order = {"P_0": 0, "P_0 union": 1, "Rd": 2, "P_F": 3, "P_U": 4}
-    return (int(c[0]), order.get(c[1], 9))
+    return tuple(intervals.column_key(x) for x in c)
 
 
 class Pretraining:

@@ -104,14 +104,46 @@ def plan_status(
     return t
 
 
+#: The recipe of the committed four-architecture files (what chapter 8 calls arm ``none``).
+PREVIOUS_RECIPE = "previous recipe: per-sensor z-score, no orientation handling"
+
+#: What chapter 5 says while no default recipe has been chosen from a complete chapter 8 study.
+RECIPE_PENDING = (
+    "Pending: chapter 8's orientation study is not complete for this model (its finished groups "
+    "sit in data/results/partial/orientation/), so no recipe has been chosen from it yet; until "
+    "then the tables above, of the previous recipe, are this model's paper-protocol grid."
+)
+
+
 def lodo_tables(pub: Published):
-    """Tables III–V/VII: per model and protocol, ours with intervals over the paper's."""
+    """Tables III–V/VII: per model and protocol, ours with intervals over the paper's (the
+    committed files, named as the previous recipe)."""
     parts = [
-        (f"{m} — <code>{p}</code> protocol", pub.table(m, p))
+        (f"{m} — <code>{p}</code> protocol ({PREVIOUS_RECIPE})", pub.table(m, p))
         for m in pub.models
         for p in pub.protocols(m)
     ]
     return tables.sections(parts or [("", tables.note("No committed results matched."))])
+
+
+def recipe_tables(
+    study: ArmStudy, models: tuple[str, ...] = ("hart", "ispl"), reference: str = "hart",
+    n_targets: int = 3, n_seeds: int = 3,
+):  # fmt: skip
+    """Tables III–V/VII of the default recipe: per model, the chosen arm's runs of chapter 8
+    (:meth:`ArmStudy.recipe`), which are its new paper-protocol grid, with the classical
+    baselines and the linear probe beside the paper's strategies and the paper's values under
+    ours; a note where the model's study (``n_targets`` × ``n_seeds`` groups) is not complete."""
+    parts = []
+    for m in models:
+        arm = study.recipe(m, reference, n_targets, n_seeds)
+        if arm is None:
+            parts.append((m, pd.DataFrame(), RECIPE_PENDING))
+            continue
+        table = Published(str(study.file(m, arm))).table(m)
+        parts.append((f"{m} — recipe <code>{arm}</code> (chapter 8), <code>paper</code> protocol",
+                      table, RECIPE_PENDING))  # fmt: skip
+    return tables.sections(parts, level=4)
 
 
 def gains_tables(pub: Published):
