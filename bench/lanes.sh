@@ -1,5 +1,21 @@
-# Shared by the lane scripts (sourced): one group of a long run, timed.
-#   run_group TIMES_FILE LABEL PROGRESS_LOG RESULTS_FILE [harnb run arguments...]
+# Shared by the lane scripts (sourced). A long run is a queue of groups; each lane (one per core
+# to spare, named by the caller) takes the next group no live lane has claimed, so the lanes
+# finish together whatever the groups cost, and a stopped lane's groups go to the next start.
+
+# claim DIR KEY: true for the one lane that gets group KEY. The claim is a file DIR/KEY holding
+# the claiming lane's PID, checked and written under a lock; a claim whose lane has died is
+# free again (finished cells then skip, so a finished group costs seconds).
+claim() {
+  local dir=$1 key=$2
+  mkdir -p "$dir"
+  (
+    flock 9
+    if [ -f "$dir/$key" ] && kill -0 "$(cat "$dir/$key")" 2> /dev/null; then exit 1; fi
+    echo "$$" > "$dir/$key"
+  ) 9> "$dir/.lock"
+}
+
+# run_group TIMES_FILE LABEL PROGRESS_LOG RESULTS_FILE [harnb run arguments...]
 # runs `$HARNB run ARGS --out RESULTS_FILE` quietly (progress to PROGRESS_LOG) and appends
 # "<UTC time> LABEL: <seconds> s" to TIMES_FILE. A rerun skips the group's finished cells.
 run_group() {

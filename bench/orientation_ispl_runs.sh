@@ -1,22 +1,20 @@
 #!/usr/bin/env bash
 # The orientation study's ISPL part (issue 23, item 2): `none` and the two arms HART ranks best
 # (chapter 8's ranking, ArmStudy.choose), with P_F-tBN beside P_F (ISPL has BatchNorm).
-#   ARMS="none <arm1> <arm2>" bench/orientation_ispl_runs.sh LANE NLANES [OUT_DIR]  (resumable)
-# Groups are (seed, target, arm), seed-major; lane i of NLANES takes every NLANES-th group.
-# `none` can start before HART's ranking is known: it is in the study whatever the ranking.
+#   ARMS="none <arm1> <arm2>" bench/orientation_ispl_runs.sh LANE [OUT_DIR]  (resumable)
+# A queue of (seed, target, arm) groups, seed-major, shared by the lanes as in
+# orientation_runs.sh (lanes.sh). `none` can start before HART's ranking is known: it is in the
+# study whatever the ranking. SEEDS (default "0 1 2") cuts seeds, as the note must then say.
 set -euo pipefail
-lane=${1:?lane number (0-based)}
-nlanes=${2:?number of lanes}
-out=${3:-data/results/partial/orientation}
+lane=${1:?lane name, e.g. A}
+out=${2:-data/results/partial/orientation}
 arms=${ARMS:?set ARMS to "none" and the two arms HART ranks best}
 mkdir -p "$out"
 source "$(dirname "$0")/lanes.sh"
-n=0
-for seed in 0 1 2; do
+for seed in ${SEEDS:-0 1 2}; do
   for target in UCI MotionSense MobiAct; do
     for arm in $arms; do
-      n=$((n + 1))
-      (( (n - 1) % nlanes == lane )) || continue
+      claim "$out/.claims" "ispl_${arm}_${target}_$seed" || continue
       run_group "$out/times_ispl_$lane.txt" "lane ispl-$lane $arm $target seed $seed" \
         "$out/progress_ispl_$lane.log" "$out/cpu_ispl_$arm.csv" \
         --profile cpu --model ispl --protocol paper --target "$target" --seed "$seed" \

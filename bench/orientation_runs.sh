@@ -1,18 +1,16 @@
 #!/usr/bin/env bash
-# The orientation study (issue 23) on the cpu profile, HART, as a shared queue of groups:
-#   bench/orientation_runs.sh LANE_NAME [OUT_DIR]      (resumable: finished cells are skipped)
-# Start as many lanes as there are cores to spare (e.g. A and B); each takes the next unclaimed
-# (seed, target, arm) group, so the lanes finish together whatever the arms cost. A group is one
-# `harnb run`, so a stop loses at most one group per lane, and seed-major order keeps every arm at
-# the same finished groups (what chapter 8 pairs). Claims are directories under $CLAIMS (default
-# OUT_DIR/.claims, not committed): clear it before starting the lanes again after a stop.
-# `none-budget` shares `none`'s pre-training (content-keyed cache), so both are one group.
-# Longest arms first within a (seed, target), so the queue's tail is short.
+# The orientation study (issue 23) on the cpu profile, HART, as a queue of groups:
+#   bench/orientation_runs.sh LANE [OUT_DIR]      (resumable: finished cells are skipped)
+# Start one lane per core to spare (e.g. `... A &` and `... B &`): each takes the next group no
+# live lane has claimed (lanes.sh), so they finish together whatever the arms cost. A group is
+# one `harnb run` of one (seed, target, arm), so a stop loses at most one group per lane, and
+# seed-major order keeps every arm at the same finished groups (what chapter 8 pairs).
+# `none-budget` reuses `none`'s pre-training (content-keyed cache): both are one group. Within
+# a (seed, target) the longest arms come first, so the queue's tail is short.
 set -euo pipefail
 lane=${1:?lane name, e.g. A}
 out=${2:-data/results/partial/orientation}
-claims=${CLAIMS:-$out/.claims}
-mkdir -p "$out" "$claims"
+mkdir -p "$out"
 source "$(dirname "$0")/lanes.sh"
 arm_args() {
   if [ "$1" = none-budget ]; then
@@ -24,7 +22,7 @@ arm_args() {
 for seed in 0 1 2; do
   for target in UCI MotionSense MobiAct; do
     for group in permute align+heading align "none none-budget" heading rotate3d vector; do
-      mkdir "$claims/${group// /,}_${target}_$seed" 2> /dev/null || continue
+      claim "$out/.claims" "hart_${group// /,}_${target}_$seed" || continue
       for arm in $group; do
         # shellcheck disable=SC2046  # arm_args prints words on purpose
         run_group "$out/times_$lane.txt" "lane $lane $arm $target seed $seed" \

@@ -1,22 +1,20 @@
 #!/usr/bin/env bash
 # The source-count curve (issue 24) on the cpu profile, HART, four datasets, with the orientation
 # recipe chapter 8 chose (ARM; required, so a run never starts before the choice is made):
-#   ARM=<arm> bench/sources_runs.sh LANE NLANES [OUT_DIR]      (resumable: finished cells skip)
+#   ARM=<arm> bench/sources_runs.sh LANE [OUT_DIR]      (resumable: finished cells skip)
 # Groups, seed-major (a stop after seed 0 leaves a whole seed): for each seed, each target, each
 # non-empty subset of the other three datasets (7), one `harnb run` that pre-trains once and
 # fine-tunes at 0/1/5/10 %. The full set of sources is the plain four-dataset LODO run
 # (`src-all`), which also holds Rd and the classical baseline (they do not depend on sources).
-# Lane i of NLANES runs the groups whose number modulo NLANES is i.
+# The groups are a queue shared by the lanes, as in orientation_runs.sh (lanes.sh).
 set -euo pipefail
-lane=${1:?lane number (0-based)}
-nlanes=${2:?number of lanes}
-out=${3:-data/results/partial/sources}
+lane=${1:?lane name, e.g. A}
+out=${2:-data/results/partial/sources}
 arm=${ARM:?set ARM to the orientation arm chapter 8 chose}
 mkdir -p "$out"
 source "$(dirname "$0")/lanes.sh"
 datasets=(UCI MotionSense MobiAct HuGaDB)
 seeds=${SEEDS:-0 1 2}
-n=0
 for seed in $seeds; do
   for target in "${datasets[@]}"; do
     others=()
@@ -25,8 +23,6 @@ for seed in $seeds; do
     for mask in 7 1 2 4 3 5 6; do
       subset=()
       for i in 0 1 2; do (( mask >> i & 1 )) && subset+=("${others[$i]}"); done
-      n=$((n + 1))
-      (( (n - 1) % nlanes == lane )) || continue
       if [ "$mask" = 7 ]; then
         label=all
         extra=(--strategy P_0 Rd P_F P_U FE-RF FE-LR)
@@ -34,6 +30,7 @@ for seed in $seeds; do
         label=$(printf '%s\n' "${subset[@]}" | sort | paste -sd+)
         extra=(--sources "${subset[@]}" --strategy P_0 P_F P_U)
       fi
+      claim "$out/.claims" "src-${label}_${target}_$seed" || continue
       run_group "$out/times_$lane.txt" "lane $lane $target seed $seed src-$label" \
         "$out/progress_$lane.log" "$out/cpu_hart_src-$label.csv" \
         --profile cpu --model hart --protocol paper --datasets "${datasets[@]}" \
