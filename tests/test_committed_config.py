@@ -70,7 +70,7 @@ def test_the_check_can_fail(cpu_data_key: str) -> None:
 ARM_FILES = sorted(
     p
     for d in ("orientation", "partial/orientation")
-    for p in (RESULTS / d).glob("cpu_hart_*.csv")
+    for p in (RESULTS / d).glob("cpu_*_*.csv")  # every model of the study (HART, ISPL)
     if not p.name.endswith(".confusion.csv")
 )
 
