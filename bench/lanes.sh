@@ -3,15 +3,16 @@
 # finish together whatever the groups cost, and a stopped lane's groups go to the next start.
 
 # claim DIR KEY: true for the one lane that gets group KEY. The claim is a file DIR/KEY holding
-# the claiming lane's PID, checked and written under a lock; a claim whose lane has died is
-# free again (finished cells then skip, so a finished group costs seconds).
+# the claiming lane's PID (LANE_PID, set by lane.sh for its whole life, else this script's),
+# checked and written under a lock; a claim whose lane has died is free again (finished cells
+# then skip, so a finished group costs seconds).
 claim() {
   local dir=$1 key=$2
   mkdir -p "$dir"
   (
     flock 9
     if [ -f "$dir/$key" ] && kill -0 "$(cat "$dir/$key")" 2> /dev/null; then exit 1; fi
-    echo "$$" > "$dir/$key"
+    echo "${LANE_PID:-$$}" > "$dir/$key"
   ) 9> "$dir/.lock"
 }
 
