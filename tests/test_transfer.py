@@ -295,6 +295,17 @@ def test_arm_study_pairs_arms_on_the_same_draws(env, tmp_path) -> None:  # noqa:
     part.results = part.results[~((part.results["arm"] == "none") & (part.results["seed"] == 1)
                                    & (part.results["target"] == "B"))]  # fmt: skip
     assert not part.complete("tiny", n_targets=2, n_seeds=2)  # one arm a group short
+    pr = s.progress(n_targets=2, n_seeds=2)
+    assert list(pr["arm"]) == ["none", "rotate3d"] and set(pr["groups finished"]) == {"4 / 4"}
+    assert set(pr["seeds on every target"]) == {"0 1"} and (pr["hours"] >= 0).all()
+    pr = part.progress(n_targets=2, n_seeds=2)  # the results of a cut group are fewer cells
+    assert list(pr["groups finished"]) == ["3 / 4", "4 / 4"]
+    assert list(pr["seeds on every target"]) == ["0", "0 1"]
+    table = page.progress_table(s, part)
+    assert list(table["files"].unique()) == [
+        "committed",
+        "running (data/results/partial/orientation/)",
+    ]
 
 
 def test_a_source_subset_pretrains_on_those_sources_only(env, tmp_path) -> None:  # noqa: F811

@@ -136,6 +136,36 @@ class ArmStudy:
             return False
         return len({t for t, _ in groups[0]}) >= n_targets and len(groups[0]) >= n_targets * n_seeds
 
+    def progress(self, n_targets: int = 3, n_seeds: int = 3) -> pd.DataFrame:
+        """Per model and arm: the (target, seed) groups finished out of ``n_targets`` ×
+        ``n_seeds``, the seeds finished on every target, and the hours the cells took (the sum
+        of their ``seconds``, pre-training included, as the lanes ran them). A group counts as
+        finished when it has as many cells as the arm's fullest group (a stop cuts a group)."""
+        cols = ["model", "arm", "groups finished", "seeds on every target", "cells", "hours"]
+        if self.results.empty:
+            return pd.DataFrame(columns=cols)
+        d = self.results[(self.results["metric"] == "macro_f1") & (self.results["status"] == "ok")]
+        rows = []
+        for (m, arm), g in d.groupby(["model", "arm"], sort=False):
+            size = g.groupby(["target", "seed"]).size()
+            done = size[size == size.max()].index
+            targets = {t for t, _ in done}
+            seeds = [
+                s
+                for s in sorted({s for _, s in done})
+                if sum(1 for _, x in done if x == s) >= max(len(targets), n_targets)
+            ]
+            rows.append({
+                "model": m, "arm": arm,
+                "groups finished": f"{len(done)} / {n_targets * n_seeds}",
+                "seeds on every target": " ".join(map(str, seeds)) or "none",
+                "cells": len(g), "hours": round(float(g["seconds"].sum()) / 3600, 1),
+            })  # fmt: skip
+        order = {a: i for i, a in enumerate(self.arms)}
+        out = pd.DataFrame(rows, columns=cols)
+        return out.sort_values(["model", "arm"], key=lambda c: c.map(order) if c.name == "arm"
+                               else c).reset_index(drop=True)  # fmt: skip
+
     def file(self, model: str, arm: str) -> Path | None:
         """The results file of ``model``'s ``arm`` (``<profile>_<model>_<arm>.csv``), if any."""
         return next((f for f in self.files if arm_of(f)[1:] == (model, arm)), None)

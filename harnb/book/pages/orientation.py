@@ -121,6 +121,14 @@ def choice_note(study: ArmStudy, model: str) -> str:
     )
 
 
+def progress_table(study: ArmStudy, partial: ArmStudy | None = None) -> pd.DataFrame:
+    """How far the study is: :meth:`ArmStudy.progress` of the committed files and, while the
+    runs go on, of the files they are writing (``data/results/partial/orientation/``)."""
+    parts = [("committed", study), ("running (data/results/partial/orientation/)", partial)]
+    frames = [s.progress().assign(files=name) for name, s in parts if s is not None and not s.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 def page(study: ArmStudy, model: str = "hart"):
     """Chapter 8's tables for one model, or a note where nothing is committed."""
     if study.empty:
