@@ -146,6 +146,22 @@ def findings(pub: Published, ratios: Sequence[int] = (1, 10)) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def recipe_findings(
+    study: ArmStudy, models: Sequence[str] = ("hart", "ispl"), ratios: Sequence[int] = (1, 10),
+    reference: str = "hart", n_targets: int = 3, n_seeds: int = 3,
+) -> pd.DataFrame:  # fmt: skip
+    """:func:`findings` on the default recipe's grid (chapter 8's chosen arm, the model's new
+    paper-protocol runs), one block per model that has it, named by model and recipe."""
+    frames = []
+    for m in models:
+        arm = study.recipe(m, reference, n_targets, n_seeds)
+        if arm is None:
+            continue
+        f = findings(Published(str(study.file(m, arm))), ratios)
+        frames.append(f[f["model"] == m].assign(model=f"{m} (recipe {arm}, chapter 8)"))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 def shown_arms(study: ArmStudy, model: str = "hart") -> tuple[str, ...]:
     """The arms the front page shows: ``none`` (the paper's recipe) and, once chapter 8's
     complete study has chosen another, the default recipe after it."""
