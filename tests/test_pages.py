@@ -327,3 +327,22 @@ def test_class_figure_has_one_bar_trace_per_dataset() -> None:
     fig = plots.class_distribution(counts)
     assert one_trace_per_key(fig, ("dataset",)) == {("UCI",), ("MobiFall (9 subj.)",)}
     labels_read_well(fig)
+
+
+def test_side_by_side_averages_the_paper_only_over_targets_it_has() -> None:
+    """The paper's AVG row is like for like: over the same targets as ours, and absent where
+    the paper lacks one of them (HuGaDB); a model the paper did not run has ours alone."""
+    from harnb import paper
+    from harnb.study.published import side_by_side
+
+    cols = pd.MultiIndex.from_tuples([(1, "Rd"), (1, "P_U")], names=["ratio", "strategy"])
+    ours = pd.DataFrame("x", index=["UCI", "MotionSense", "AVG"], columns=cols)
+    out = side_by_side(ours, "hart")
+    ref = paper.lodo_table("hart").loc[["UCI", "MotionSense"], (1, "P_U")].mean()
+    assert out.loc[("AVG", "paper"), (1, "P_U")] == f"{ref:.1f}"
+    ours4 = pd.DataFrame("x", index=["UCI", "HuGaDB", "AVG"], columns=cols)
+    out4 = side_by_side(ours4, "hart")
+    assert ("UCI", "paper") in out4.index and ("HuGaDB", "ours") in out4.index
+    assert ("HuGaDB", "paper") not in out4.index and ("AVG", "paper") not in out4.index
+    alone = side_by_side(ours, "tiny")
+    assert list(alone.index.get_level_values(1)) == ["ours"] * 3

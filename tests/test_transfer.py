@@ -368,4 +368,7 @@ def test_source_study_curve_and_leave_one_out(env, tmp_path) -> None:  # noqa: F
     assert full["all"] == full["B"] + full["C"]  # the union's train parts
     html = page.page(st, "tiny", sizes).data
     assert "Leave one source out" in html and "More data or more datasets" in html
+    assert "LODO on four datasets" in html
+    lodo = page.lodo_table(st, "tiny")  # the src-all file in chapter 5's layout
+    assert ("A", "ours") in lodo.index and (70, "P_U") in lodo.columns
     assert "No source-count run" in page.page(SourceStudy(str(tmp_path / "none_*.csv")), "x").data

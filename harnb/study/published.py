@@ -34,8 +34,9 @@ def side_by_side(ours: pd.DataFrame, model: str) -> pd.DataFrame:
     """Our formatted LODO table (from :func:`grid.paper_table`) with the paper's row under each.
 
     Rows are (target, source) with source ∈ {ours, paper}; the paper's AVG is recomputed over
-    the targets we have so that the two AVG rows compare like with like. A model the paper did
-    not run has ours alone.
+    the targets we have so that the two AVG rows compare like with like; where the paper lacks
+    one of our targets (HuGaDB), that target and the AVG row have ours alone. A model the paper
+    did not run has ours alone.
     """
     if ours.empty:
         return ours
@@ -46,8 +47,10 @@ def side_by_side(ours: pd.DataFrame, model: str) -> pd.DataFrame:
     ref = paper.lodo_table(model)
     targets = [t for t in ours.index if t != "AVG"]
     ref_t = ref.loc[[t for t in targets if t in ref.index]]
-    ref_avg = ref_t.mean().to_frame("AVG").T
-    ref = pd.concat([ref_t, ref_avg])
+    if len(ref_t) == len(targets):  # the paper's AVG only where it has every one of our targets
+        ref = pd.concat([ref_t, ref_t.mean().to_frame("AVG").T])
+    else:
+        ref = ref_t
     if (0, "P_0 union") in ours.columns:  # the paper's 0 % column is on the union metric
         ref[(0, "P_0 union")] = ref[(0, "P_0")]
         ref[(0, "P_0")] = np.nan
