@@ -301,12 +301,13 @@ def test_arm_study_pairs_arms_on_the_same_draws(env, tmp_path) -> None:  # noqa:
     pr = part.progress(n_targets=2, n_seeds=2)  # the results of a cut group are fewer cells
     assert list(pr["groups finished"]) == ["3 / 4", "4 / 4"]
     assert list(pr["seeds on every target"]) == ["0", "0 1"]
+    assert part.progress(n_targets=3, n_seeds=3)["seeds on every target"].eq("—").all()
     rf = findings.recipe_findings(s, ("tiny",), (70,), "tiny", n_targets=2, n_seeds=2)
     assert set(rf["model"]) == {f"tiny (recipe {arm}, chapter 8)"}
     assert list(rf["claim"]) == ["P_U − Rd at 70 % labels"]  # only P_U and Rd were run
     assert findings.recipe_findings(s, ("tiny",), (70,), "tiny").empty  # not complete at 3 × 3
     table = page.progress_table(s, part)
-    assert list(table["files"].unique()) == [
+    assert list(table.index.get_level_values("files").unique()) == [
         "committed",
         "running (data/results/partial/orientation/)",
     ]

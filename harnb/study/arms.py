@@ -158,7 +158,7 @@ class ArmStudy:
             rows.append({
                 "model": m, "arm": arm,
                 "groups finished": f"{len(done)} / {n_targets * n_seeds}",
-                "seeds on every target": " ".join(map(str, seeds)) or "none",
+                "seeds on every target": " ".join(map(str, seeds)) or "—",
                 "cells": len(g), "hours": round(float(g["seconds"].sum()) / 3600, 1),
             })  # fmt: skip
         order = {a: i for i, a in enumerate(self.arms)}

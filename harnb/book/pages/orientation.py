@@ -123,10 +123,13 @@ def choice_note(study: ArmStudy, model: str) -> str:
 
 def progress_table(study: ArmStudy, partial: ArmStudy | None = None) -> pd.DataFrame:
     """How far the study is: :meth:`ArmStudy.progress` of the committed files and, while the
-    runs go on, of the files they are writing (``data/results/partial/orientation/``)."""
+    runs go on, of the files they are writing (``data/results/partial/orientation/``); indexed
+    by (files, model, arm), so that an arm's name is a row header, not a cell."""
     parts = [("committed", study), ("running (data/results/partial/orientation/)", partial)]
     frames = [s.progress().assign(files=name) for name, s in parts if s is not None and not s.empty]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True).set_index(["files", "model", "arm"])
 
 
 def page(study: ArmStudy, model: str = "hart"):
