@@ -48,6 +48,7 @@ class ArmStudy:
         self.results = pd.concat(res, ignore_index=True) if res else pd.DataFrame()
         self.confusion = pd.concat(conf, ignore_index=True) if conf else pd.DataFrame()
         self.boot = intervals.Bootstrap(self.confusion, n_boot=n_boot)
+        self._chosen: dict[tuple, tuple[str, pd.DataFrame]] = {}
 
     @property
     def empty(self) -> bool:
@@ -63,13 +64,17 @@ class ArmStudy:
     def _cells(self, model: str, protocol: str = "paper") -> list[tuple]:
         return [c for c in self.boot.cells() if c[0] == protocol and c[2] == model]
 
-    def common_groups(self, model: str) -> list[tuple[str, int]]:
-        """(target, seed) groups that every arm has finished (their macro-F1 rows)."""
+    def _groups(self, model: str) -> dict[str, set[tuple[str, int]]]:
+        """Per arm, the (target, seed) groups with a finished macro-F1 cell of ``model``."""
         if self.results.empty:
-            return []
+            return {}
         d = self.results[(self.results["model"] == model) & (self.results["metric"] == "macro_f1")]
         d = d[d["status"] == "ok"]
-        per_arm = [set(zip(g["target"], g["seed"], strict=True)) for _, g in d.groupby("arm")]
+        return {a: set(zip(g["target"], g["seed"], strict=True)) for a, g in d.groupby("arm")}
+
+    def common_groups(self, model: str) -> list[tuple[str, int]]:
+        """(target, seed) groups that every arm has finished (their macro-F1 rows)."""
+        per_arm = list(self._groups(model).values())
         return sorted(set.intersection(*per_arm)) if per_arm else []
 
     def scores(self, model: str, protocol: str = "paper") -> pd.DataFrame:
@@ -127,11 +132,7 @@ class ArmStudy:
     def complete(self, model: str, n_targets: int = 3, n_seeds: int = 3) -> bool:
         """Whether every arm of ``model`` has finished the same ``n_targets`` × ``n_seeds``
         (target, seed) groups: the study the criterion is applied to, not a part of it."""
-        if self.results.empty:
-            return False
-        d = self.results[(self.results["model"] == model) & (self.results["metric"] == "macro_f1")]
-        d = d[d["status"] == "ok"]
-        groups = [set(zip(g["target"], g["seed"], strict=True)) for _, g in d.groupby("arm")]
+        groups = list(self._groups(model).values())
         if not groups or any(g != groups[0] for g in groups):
             return False
         return len({t for t, _ in groups[0]}) >= n_targets and len(groups[0]) >= n_targets * n_seeds
@@ -187,7 +188,14 @@ class ArmStudy:
     ) -> tuple[str, pd.DataFrame]:
         """The criterion fixed before the runs: the arm with the highest mean ``strategy``
         macro-F1 at ``ratio`` % over targets and seeds; it replaces ``base`` only if its paired
-        difference's 95 % interval excludes 0. Returns (arm, the ranking)."""
+        difference's 95 % interval excludes 0. Returns (arm, the ranking). Computed once per
+        arguments (the front page and chapter 5 ask several times)."""
+        key = (model, strategy, ratio, base)
+        if key not in self._chosen:
+            self._chosen[key] = self._choose(*key)
+        return self._chosen[key]
+
+    def _choose(self, model: str, strategy: str, ratio: int, base: str) -> tuple[str, pd.DataFrame]:
         s = self.scores(model)
         s = s[(s["target"] == "AVG") & (s["strategy"] == strategy) & (s["ratio"] == ratio)]
         if s.empty:

@@ -245,13 +245,17 @@ STRATEGY_ORDER: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def column_key(part: object) -> tuple:
-    """Sort key of one level of a table column: numbers (ratios) by value, strategies in
-    :data:`STRATEGY_ORDER`, any other name after them alphabetically."""
-    if isinstance(part, (int, float, np.integer)):
-        return (0, float(part), "")
-    rank = STRATEGY_ORDER.index(part) if part in STRATEGY_ORDER else len(STRATEGY_ORDER)
-    return (1, rank, str(part))
+def column_key(column: object) -> tuple:
+    """Sort key of a table column (a tuple of levels, or one): per level, numbers (ratios) by
+    value, strategies in :data:`STRATEGY_ORDER`, any other name after them alphabetically."""
+
+    def level(part: object) -> tuple:
+        if isinstance(part, (int, float, np.integer)):
+            return (0, float(part), "")
+        rank = STRATEGY_ORDER.index(part) if part in STRATEGY_ORDER else len(STRATEGY_ORDER)
+        return (1, rank, str(part))
+
+    return tuple(level(p) for p in (column if isinstance(column, tuple) else (column,)))
 
 
 def table(
@@ -279,7 +283,5 @@ def table(
         return tuple((rank.get(p, -1), str(p)) for p in parts)
 
     order = sorted(out.index, key=key)
-    cols = sorted(out.columns, key=lambda c: tuple(
-        column_key(x) for x in (c if isinstance(c, tuple) else (c,))
-    ))  # fmt: skip
+    cols = sorted(out.columns, key=column_key)
     return out.reindex(index=order, columns=cols).fillna("")

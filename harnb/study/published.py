@@ -130,7 +130,7 @@ class Published:
         union = self._p0_union(model, protocol)
         if union is not None:
             ours[(0, "P_0 union")] = [union.get(t, "") for t in ours.index]
-            ours = ours[sorted(ours.columns, key=_col_order)]
+            ours = ours[sorted(ours.columns, key=intervals.column_key)]
         out = side_by_side(ours, model)
         out.index = out.index.set_levels([display_name(t) for t in out.index.levels[0]], level=0)
         return out.fillna("")
@@ -200,10 +200,6 @@ class Published:
             if (cols > 0).sum() <= 1:
                 rows.append(dict(zip(grid.CELL_KEYS, key, strict=True)))
         return pd.DataFrame(rows, columns=list(grid.CELL_KEYS))
-
-
-def _col_order(c: tuple) -> tuple:
-    return tuple(intervals.column_key(x) for x in c)
 
 
 class Pretraining:
