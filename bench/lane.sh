@@ -1,16 +1,41 @@
 #!/usr/bin/env bash
 # One lane of the long runs (started by start_lanes.sh, which sets RUNS and PYTHON and copies
-# the lane scripts into $RUNS/bench): HART's orientation queue under its frozen code, then the
-# four-dataset cross matrix and ISPL's `none` arm under the current code.
+# the lane scripts into $RUNS/bench), queue after queue:
+#   1. HART's orientation study, under its frozen code ($RUNS/wt-hart);
+#   2. the four-dataset cross matrix, under the current code ($RUNS/wt-code), as is the rest;
+#   3. the choice: `harnb recipe` applies chapter 8's criterion to HART's complete study. While
+#      the other lane finishes HART's last group, this one runs ISPL's `none` arm for seed 0
+#      (it is in the study whatever the ranking);
+#   4. per seed: ISPL with `none` and the two arms HART ranks best (issue 23), then the
+#      source-count curve with the chosen arm (issue 24), so that a stop leaves whole seeds of
+#      both.
 #   RUNS=... PYTHON=... bash $RUNS/bench/lane.sh LANE OUT_DIR
 set -euo pipefail
 lane=${1:?lane name}
 out=${2:?results folder (data/results/partial of the checkout)}
 bench=$RUNS/bench
-export LANE_PID=$$  # claims stay this lane's while it works through the three queues
+export LANE_PID=$$  # claims stay this lane's while it works through the queues
 export HARNB="$PYTHON -m harnb.cli"
-(cd "$RUNS/wt-hart" && PYTHONPATH=$PWD bash "$bench/orientation_runs.sh" "$lane" "$out/orientation")
+hart() { (cd "$RUNS/wt-hart" && PYTHONPATH=$PWD bash "$bench/orientation_runs.sh" "$lane" "$out/orientation"); }
+hart
 cd "$RUNS/wt-code"
 export PYTHONPATH=$PWD
 bash "$bench/cross_runs.sh" "$lane" "$out/cpu_cross.csv"
-ARMS=none bash "$bench/orientation_ispl_runs.sh" "$lane" "$out/orientation"
+choose() {
+  local vars
+  vars=$($HARNB recipe "$out/orientation" --shell) && eval "$vars" \
+    && echo "$(date -u +%FT%TZ) lane $lane: recipe $CHOSEN, ISPL arms none $RUNNERS_UP"
+}
+if ! choose; then
+  ARMS=none SEEDS=0 bash "$bench/orientation_ispl_runs.sh" "$lane" "$out/orientation"
+  hart  # a group a stopped lane left (finished groups skip in seconds)
+  if ! choose; then
+    echo "lane $lane: HART's orientation study is not complete; ISPL's none arm only" >&2
+    ARMS=none bash "$bench/orientation_ispl_runs.sh" "$lane" "$out/orientation"
+    exit 1
+  fi
+fi
+for seed in ${SEEDS:-0 1 2}; do
+  ARMS="none $RUNNERS_UP" SEEDS=$seed bash "$bench/orientation_ispl_runs.sh" "$lane" "$out/orientation"
+  ARM=$CHOSEN SEEDS=$seed bash "$bench/sources_runs.sh" "$lane" "$out/sources"
+done

@@ -2,11 +2,11 @@
 # Start the long runs in the background, one lane per core (the results go into this checkout's
 # data/results/partial/, to be committed as they finish):
 #   bench/start_lanes.sh [LANES]          (default "A B"; resumable: finished cells skip)
-# Each lane works through three queues, taking groups no live lane has claimed (lanes.sh):
-#   1. HART's orientation study (orientation_runs.sh), under the code its files were started
-#      with (HART_COMMIT): a running study does not change code;
-#   2. the four-dataset cross matrix (cross_runs.sh), under CODE_COMMIT (default: HEAD);
-#   3. ISPL's `none` arm of the orientation study (it does not wait for HART's ranking).
+# Each lane (lane.sh) works through the queues in turn, taking groups no live lane has claimed
+# (lanes.sh): HART's orientation study under the code its files were started with (HART_COMMIT;
+# a running study does not change code), then under CODE_COMMIT (default: HEAD) the four-dataset
+# cross matrix, the recipe (`harnb recipe`), and seed by seed ISPL's three arms and the
+# source-count curve (see bench/README.md).
 # The code runs from frozen worktrees under $RUNS (default ~/harnb-runs, also HARNB_DATA, the
 # windows and pre-training caches) and the lane scripts from a copy there, so editing this
 # checkout does not reach a running lane. Stop: pkill -f bench/lane.sh; pkill -f harnb.cli
@@ -25,7 +25,7 @@ for wt in "hart:$hart_commit" "code:$code_commit"; do
   if [ -d "$dir" ]; then git -C "$dir" checkout -q --detach "${wt#*:}"
   else git -C "$repo" worktree add -q --detach "$dir" "${wt#*:}"; fi
 done
-cp "$repo"/bench/{lanes,lane,orientation_runs,orientation_ispl_runs,cross_runs}.sh "$runs/bench/"
+cp "$repo"/bench/{lanes,lane,orientation_runs,orientation_ispl_runs,cross_runs,sources_runs}.sh "$runs/bench/"
 export HARNB_DATA=$runs HARNB_MIRROR RUNS=$runs PYTHON=$python
 for lane in $lanes; do
   nohup bash "$runs/bench/lane.sh" "$lane" "$repo/data/results/partial" > "$runs/lane$lane.out" 2>&1 &

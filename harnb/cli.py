@@ -190,6 +190,47 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_recipe(args: argparse.Namespace) -> int:
+    from harnb.study.arms import ArmStudy
+
+    study = ArmStudy(str(Path(args.results) / f"{args.profile}_*.csv"), n_boot=args.n_boot)
+    if not study.complete(args.model, args.targets, args.seeds):
+        raise ValueError(
+            f"{args.results}: {args.model}'s orientation study is not complete (every arm at "
+            f"the same {args.targets} targets x {args.seeds} seeds); chapter 8 shows how far it is"
+        )
+    arm, ranking = study.choose(args.model, ratio=args.ratio)
+    runners = study.runners_up(args.model, args.runners_up, ratio=args.ratio)
+    if args.shell:
+        print(f"CHOSEN={arm}")
+        print(f'RUNNERS_UP="{" ".join(runners)}"')
+        return 0
+    cols = ["arm", "mean", "lo", "hi"]
+    print(f"{args.model}: P_U macro-F1 at {args.ratio} %, mean over targets and seeds (x 1):")
+    print(ranking[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"chosen: {arm} (replaces none only if its paired gain's 95 % interval excludes 0)")
+    print(f"ranked best after none: {' '.join(runners)}")
+    return 0
+
+
+def add_recipe_parser(sub: argparse._SubParsersAction) -> None:
+    """``harnb recipe``: the orientation study's criterion, applied (chapter 8 states it)."""
+    p = sub.add_parser(
+        "recipe",
+        help="apply the orientation study's criterion: the default recipe and the runners-up",
+    )
+    p.add_argument("results", help="folder of the study's files, e.g. data/results/orientation")
+    p.add_argument("--model", default="hart", help="the model that ranks the arms (default: hart)")
+    p.add_argument("--profile", default="cpu", help="profile of the files (default: cpu)")
+    p.add_argument("--targets", type=int, default=3, help="targets a complete study has")
+    p.add_argument("--seeds", type=int, default=3, help="seeds a complete study has")
+    p.add_argument("--ratio", type=int, default=1, help="labels %% the criterion reads (1)")
+    p.add_argument("--runners-up", type=int, default=2, help="arms to rank after none (2)")
+    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates (2000)")
+    p.add_argument("--shell", action="store_true", help="print CHOSEN=... RUNNERS_UP=... only")
+    p.set_defaults(func=_cmd_recipe)
+
+
 # ------------------------------------------------------------------ released models, export
 
 #: ``harnb.data.datasets.csvfolder.CHECKS``, spelled out so that building the parser does not
@@ -557,6 +598,7 @@ def build_parser() -> argparse.ArgumentParser:
     mg.add_argument("out", help="results CSV to write (may exist; its rows come first)")
     mg.add_argument("sources", nargs="+", help="results CSVs to merge into it")
     mg.set_defaults(func=_cmd_merge)
+    add_recipe_parser(sub)
     add_pretrain_parser(sub)
     add_export_parser(sub)
     add_finetune_parser(sub)

@@ -220,7 +220,7 @@ def test_a_nine_subject_target_gets_its_own_split_per_seed(real_store) -> None:
     assert tuple(sorted(set(real_store.subject[again.target_test]))) == tests[1]
 
 
-def test_arm_study_pairs_arms_on_the_same_draws(env, tmp_path) -> None:  # noqa: F811
+def test_arm_study_pairs_arms_on_the_same_draws(env, tmp_path, capsys) -> None:  # noqa: F811
     from harnb.study.arms import ArmStudy, arm_of
 
     prof, store, _ = env
@@ -298,6 +298,24 @@ def test_arm_study_pairs_arms_on_the_same_draws(env, tmp_path) -> None:  # noqa:
     pr = s.progress(n_targets=2, n_seeds=2)
     assert list(pr["arm"]) == ["none", "rotate3d"] and set(pr["groups finished"]) == {"4 / 4"}
     assert set(pr["seeds on every target"]) == {"0 1"} and (pr["hours"] >= 0).all()
+    # none-budget is a label rule, not a candidate recipe: shown, never ranked; `harnb recipe`
+    import shutil
+
+    from harnb import cli
+
+    for suffix in (".csv", ".confusion.csv"):
+        shutil.copy(
+            tmp_path / f"ci_tiny_rotate3d{suffix}", tmp_path / f"ci_tiny_none-budget{suffix}"
+        )
+    withb = ArmStudy(str(tmp_path / "ci_tiny_*.csv"), n_boot=200)
+    assert withb.arms == ["none", "rotate3d", "none-budget"]
+    assert list(withb.choose("tiny", ratio=70)[1]["arm"]) == list(ranking["arm"])
+    assert withb.runners_up("tiny", ratio=70) == ["rotate3d"]
+    argv = ["recipe", str(tmp_path), "--profile", "ci", "--model", "tiny", "--ratio", "70"]
+    assert cli.main(argv + ["--targets", "2", "--seeds", "2", "--shell"]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"CHOSEN={arm}", 'RUNNERS_UP="rotate3d"']
+    assert cli.main(argv) == 2  # 3 × 3 asked, 2 × 2 run
+    assert "not complete" in capsys.readouterr().err
     pr = part.progress(n_targets=2, n_seeds=2)  # the results of a cut group are fewer cells
     assert list(pr["groups finished"]) == ["3 / 4", "4 / 4"]
     assert list(pr["seeds on every target"]) == ["0", "0 1"]

@@ -195,9 +195,20 @@ class ArmStudy:
             self._chosen[key] = self._choose(*key)
         return self._chosen[key]
 
+    def runners_up(
+        self, model: str, k: int = 2, base: str = "none", strategy: str = "P_U", ratio: int = 1
+    ) -> list[str]:
+        """The ``k`` arms other than ``base`` that :meth:`choose`'s ranking puts first: the
+        arms ISPL runs beside ``base`` (HART ranks them; item 2 of the study)."""
+        _, ranking = self.choose(model, strategy, ratio, base)
+        return [a for a in ranking["arm"].astype(str) if a != base][:k]
+
     def _choose(self, model: str, strategy: str, ratio: int, base: str) -> tuple[str, pd.DataFrame]:
+        from harnb.training.profiles import STUDY_ARMS
+
         s = self.scores(model)
         s = s[(s["target"] == "AVG") & (s["strategy"] == strategy) & (s["ratio"] == ratio)]
+        s = s[s["arm"].isin(STUDY_ARMS)]  # a candidate recipe, not a protocol variant (none-budget)
         if s.empty:
             return base, s
         s = s.sort_values("mean", ascending=False)

@@ -1,0 +1,88 @@
+"""The long-run lanes (bench/lane.sh and the queue scripts), with a fake ``harnb``.
+
+Two lanes run concurrently through every queue; the fake records each call. What must hold:
+every group runs exactly once whatever the interleaving, the recipe is asked of HART's
+complete study, and ISPL's runners-up and the source curve's arm are the ones it names.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+SCRIPTS = ("lanes", "lane", "orientation_runs", "orientation_ispl_runs", "cross_runs",
+           "sources_runs")  # fmt: skip
+
+#: Stands in for ``$PYTHON -m harnb.cli``: logs a run's arguments; `recipe` answers only once
+#: HART's 72 orientation runs are logged (what `harnb recipe` checks on the real files).
+FAKE = r"""#!/usr/bin/env bash
+shift 2  # -m harnb.cli
+log=$FAKE_LOG
+if [ "$1" = recipe ]; then
+  n=$(grep -c -- '--model hart --protocol paper --target' "$log" || true)
+  [ "$n" -ge 72 ] || { echo "not complete" >&2; exit 2; }
+  echo CHOSEN=permute; echo 'RUNNERS_UP="permute rotate3d"'; exit 0
+fi
+echo "$PWD|$*" >> "$log"
+"""
+
+needs_flock = pytest.mark.skipif(shutil.which("flock") is None, reason="needs flock")
+
+
+@needs_flock
+def test_two_lanes_run_every_group_once_and_follow_the_recipe(tmp_path) -> None:
+    runs = tmp_path / "runs"
+    (runs / "bench").mkdir(parents=True)
+    for wt in ("wt-hart", "wt-code"):
+        (runs / wt).mkdir()
+    for s in SCRIPTS:
+        shutil.copy(BENCH / f"{s}.sh", runs / "bench" / f"{s}.sh")
+    fake = tmp_path / "fakepy"
+    fake.write_text(FAKE)
+    fake.chmod(0o755)
+    log = tmp_path / "calls.log"
+    log.touch()
+    out = tmp_path / "partial"
+    env = dict(os.environ, RUNS=str(runs), PYTHON=str(fake), FAKE_LOG=str(log))
+    lanes = [
+        subprocess.Popen(["bash", str(runs / "bench" / "lane.sh"), lane, str(out)], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for lane in ("A", "B")
+    ]  # fmt: skip
+    outputs = [p.communicate(timeout=300)[0] for p in lanes]
+    assert [p.returncode for p in lanes] == [0, 0], outputs
+    calls = [line.split("|", 1) for line in log.read_text().splitlines()]
+    where = Counter(Path(cwd).name for cwd, _ in calls)
+    args = [a.split() for _, a in calls]
+    twice = [a for a, n in Counter(a for _, a in calls).items() if n > 1]
+    assert not twice, twice[:3]
+
+    def opt(a: list[str], name: str) -> str:
+        return a[a.index(name) + 1]
+
+    hart = [a for a in args if "--orientation" in a and opt(a, "--model") == "hart"
+            and "--sources" not in a and "HuGaDB" not in a]  # fmt: skip
+    assert len(hart) == 72 and where["wt-hart"] == 72  # 63 groups, none-budget beside none
+    cross = [a for a in args if "--cross" in a]
+    assert sorted((opt(a, "--model"), opt(a, "--seed")) for a in cross) == sorted(
+        (m, str(s)) for m in ("ispl", "hart") for s in range(3)
+    )
+    ispl = [a for a in args if opt(a, "--model") == "ispl" and "--cross" not in a]
+    assert Counter(opt(a, "--orientation") for a in ispl) == {"none": 9, "permute": 9,
+                                                               "rotate3d": 9}  # fmt: skip
+    curve = [a for a in args if "HuGaDB" in a and "--cross" not in a]
+    assert len(curve) == 84 and {opt(a, "--orientation") for a in curve} == {"permute"}
+    assert where["wt-code"] == 6 + 27 + 84
+    assert {str(Path(opt(a, "--out")).parent) for a in curve} == {str(out / "sources")}
+    # each lane: seed by seed, ISPL's groups then the curve's, so a stop leaves whole seeds
+    for lane in ("A", "B"):
+        mine = [a for a in ispl + curve if Path(opt(a, "--progress-log")).stem.endswith(lane)]
+        steps = [(int(opt(a, "--seed")), a in curve) for a in args if a in mine]
+        assert steps == sorted(steps) and len(steps) > 0
+    assert any("recipe permute, ISPL arms none permute rotate3d" in o for o in outputs)
