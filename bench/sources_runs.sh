@@ -6,6 +6,7 @@
 # non-empty subset of the other three datasets (7), one `harnb run` that pre-trains once and
 # fine-tunes at 0/1/5/10 %. The full set of sources is the plain four-dataset LODO run
 # (`src-all`), which also holds Rd and the classical baseline (they do not depend on sources).
+# Targets that share a subset share its pre-training (cached by sources, not target): 42 of 84.
 # The groups are a queue shared by the lanes, as in orientation_runs.sh (lanes.sh).
 set -euo pipefail
 lane=${1:?lane name, e.g. A}

@@ -347,6 +347,18 @@ def test_a_source_subset_pretrains_on_those_sources_only(env, tmp_path) -> None:
     dk = folds.data_key(store)
     meta = json.loads(history_path("A", "tiny", 0, sub, dk).with_suffix(".json").read_text())
     assert meta["meta"]["sources"] == ["B"]
+    # the targets that share a source subset share its pre-training: same windows, same key
+    fa, fc = (folds.prepare_fold(store, t, "paper", 0, sources=("B",)) for t in ("A", "C"))
+    assert np.array_equal(fa.split.source_train, fc.split.source_train)
+    np.testing.assert_array_equal(
+        fa.part(fa.split.source_train)[0], fc.part(fc.split.source_train)[0]
+    )
+    assert history_path("C", "tiny", 0, sub, dk) == history_path("A", "tiny", 0, sub, dk)
+    small_grid(sub, store, tmp_path / "ci_tiny_B.csv", targets=["C"], strategies=["P_0", "P_U"])
+    from harnb.config import runs_dir
+
+    assert len(list((runs_dir() / "pretrained" / "ci" / "src-B").glob("*.weights.h5"))) == 1
+    assert history_path("A", "tiny", 0, prof, dk) != history_path("C", "tiny", 0, prof, dk)
     meta = json.loads(history_path("A", "tiny", 0, prof, dk).with_suffix(".json").read_text())
     assert sorted(meta["meta"]["sources"]) == ["B", "C"]
     with pytest.raises(ValueError, match="both a target and a source"):

@@ -160,12 +160,18 @@ def with_subset_seed(fold: FoldData, store: WindowStore, subset_seed: int) -> Fo
 
 
 def pretrained_path(target: str, model: str, seed: int, profile: Profile, dkey: str) -> Path:
-    """Where the pre-trained weights of one (target, model, seed) live (no ``.weights.h5``)."""
+    """Where the pre-trained weights of one (target, model, seed) live (no ``.weights.h5``).
+
+    With named sources (``profile.sources``, the source-count curve) the target is not part of
+    the key: the sources' split and normalisation do not depend on it (each source is split by
+    its own subjects and normalised on all its windows), so the targets that share a source
+    subset share its pre-training (14 of the curve's 28 per seed)."""
     from harnb.config import runs_dir
 
     k = json.dumps({**profile.training_key(), "data": dkey, "seed": seed}, sort_keys=True)
     h = hashlib.sha1(k.encode()).hexdigest()[:10]
-    return runs_dir() / "pretrained" / profile.name / target / f"{model}_s{seed}_{h}"
+    where = target if profile.sources is None else "src-" + "+".join(sorted(profile.sources))
+    return runs_dir() / "pretrained" / profile.name / where / f"{model}_s{seed}_{h}"
 
 
 def history_path(target: str, model: str, seed: int, profile: Profile, dkey: str) -> Path:
