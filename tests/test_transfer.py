@@ -250,6 +250,9 @@ def test_arm_study_pairs_arms_on_the_same_draws(env, tmp_path, capsys) -> None: 
     assert "Gain over" in html and "features + random forest" in html
     assert "plotly" in page.per_class_page(s, "tiny").data.lower()
     assert "criterion" in page.choice_note(s, "tiny").lower()
+    assert "none of its files" in page.second_model_page(s, "ispl", "tiny").data
+    second = page.second_model_page(s, "tiny", "tiny").data  # its reference not complete at 3 × 3
+    assert "will rank best" in second and "Gain over" in second
     frames = page.frames_table(store)
     assert list(frames.columns[:2]) == ["windows", "static windows"]
     # the front page: the deep model against the baseline, and a panel of its own

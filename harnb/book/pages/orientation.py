@@ -150,6 +150,30 @@ def page(study: ArmStudy, model: str = "hart"):
     )  # fmt: skip
 
 
+def second_model_page(study: ArmStudy, model: str = "ispl", reference: str = "hart"):
+    """Chapter 8's tables for the model that runs `none` and the two arms ``reference`` ranks
+    best (ISPL: its pre-training costs 4–10× HART's); no choice of its own."""
+    have = not study.results.empty and model in set(study.results["model"])
+    if not study.complete(reference):
+        which = f"`none` and the two arms {reference.upper()} will rank best"
+    else:
+        which = "`none`, " + " and ".join(f"`{a}`" for a in study.runners_up(reference))
+    lead = f"{model.upper()} runs {which} (the same groups, paper protocol)"
+    if not have:
+        return tables.note(f"{lead}; none of its files is committed yet.")
+    none = "No cells of this comparison are committed yet."
+    return tables.sections(
+        [
+            ("", tables.note(lead + ".")),
+            ("Macro-F1 per arm and strategy (mean over targets)", arms_table(study, model), none),
+            ("Gain over 'none' (paired)", gains_table(study, model, ("P_0", "Rd", "P_F",
+                                                                     "P_F-tBN", "P_U")), none),
+            ("Deep strategies − features + random forest (paired)",
+             baseline_table(study, model), none),
+        ]
+    )  # fmt: skip
+
+
 def per_class_page(study: ArmStudy, model: str = "hart"):
     """Chapter 8's figure: F1 per class and arm, or a note where nothing is committed."""
     if study.empty:
