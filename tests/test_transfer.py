@@ -220,6 +220,26 @@ def test_a_nine_subject_target_gets_its_own_split_per_seed(real_store) -> None:
     assert tuple(sorted(set(real_store.subject[again.target_test]))) == tests[1]
 
 
+@pytest.mark.mirror
+def test_targets_sharing_a_source_subset_pretrain_on_the_same_windows(real_store) -> None:
+    """Why the source curve may share a subset's pre-training between targets (real windows):
+    the sources' split and normalisation do not depend on the target."""
+    from harnb.training.profiles import get_profile, with_arm
+
+    folds_ = [
+        folds.prepare_fold(real_store, t, "paper", 1, orientation="permute", norm="vector",
+                           sources=("MotionSense",))
+        for t in ("UCI", "MobiAct")
+    ]  # fmt: skip
+    (a, b) = (f.split for f in folds_)
+    assert np.array_equal(a.source_train, b.source_train) and len(a.source_train) > 0
+    assert np.array_equal(a.source_val, b.source_val)
+    np.testing.assert_array_equal(folds_[0].X[a.source_train], folds_[1].X[b.source_train])
+    prof = with_arm(get_profile("cpu"), "permute").with_(sources=("MotionSense",))
+    paths = {folds.pretrained_path(t, "hart", 1, prof, "k") for t in ("UCI", "MobiAct")}
+    assert len(paths) == 1
+
+
 def test_arm_study_pairs_arms_on_the_same_draws(env, tmp_path, capsys) -> None:  # noqa: F811
     from harnb.study.arms import ArmStudy, arm_of
 
