@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One lane of the long runs (started by start_lanes.sh, which sets RUNS and PYTHON and copies
 # the lane scripts into $RUNS/bench), queue after queue:
-#   1. HART's orientation study, under its frozen code ($RUNS/wt-hart);
+#   1. HART's orientation study, under its frozen code ($RUNS/wt-hart), unless it is complete
+#      (committed in data/results/orientation/, or in partial/);
 #   2. the four-dataset cross matrix, under the current code ($RUNS/wt-code), as is the rest;
 #   3. the choice: `harnb recipe` applies chapter 8's criterion to HART's complete study. While
 #      the other lane finishes HART's last group, this one runs ISPL's `none` arm for seed 0
@@ -13,19 +14,27 @@
 set -euo pipefail
 lane=${1:?lane name}
 out=${2:?results folder (data/results/partial of the checkout)}
+committed=$(dirname "$out")/orientation  # where a finished study is moved (and committed)
 bench=$RUNS/bench
 export LANE_PID=$$  # claims stay this lane's while it works through the queues
 export HARNB="$PYTHON -m harnb.cli"
 hart() { (cd "$RUNS/wt-hart" && PYTHONPATH=$PWD bash "$bench/orientation_runs.sh" "$lane" "$out/orientation"); }
-hart
+choose() {  # HART's complete study, committed or still in partial/: sets CHOSEN and RUNNERS_UP
+  local vars dir
+  for dir in "$committed" "$out/orientation"; do
+    [ -d "$dir" ] || continue
+    if vars=$($HARNB recipe "$dir" --shell 2> /dev/null); then
+      eval "$vars"
+      echo "$(date -u +%FT%TZ) lane $lane: recipe $CHOSEN ($dir), ISPL arms none $RUNNERS_UP"
+      return 0
+    fi
+  done
+  return 1
+}
 cd "$RUNS/wt-code"
 export PYTHONPATH=$PWD
+choose || hart  # a committed study is not run again
 bash "$bench/cross_runs.sh" "$lane" "$out/cpu_cross.csv"
-choose() {
-  local vars
-  vars=$($HARNB recipe "$out/orientation" --shell) && eval "$vars" \
-    && echo "$(date -u +%FT%TZ) lane $lane: recipe $CHOSEN, ISPL arms none $RUNNERS_UP"
-}
 if ! choose; then
   ARMS=none SEEDS=0 bash "$bench/orientation_ispl_runs.sh" "$lane" "$out/orientation"
   hart  # a group a stopped lane left (finished groups skip in seconds)

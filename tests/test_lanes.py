@@ -20,11 +20,13 @@ SCRIPTS = ("lanes", "lane", "orientation_runs", "orientation_ispl_runs", "cross_
            "sources_runs")  # fmt: skip
 
 #: Stands in for ``$PYTHON -m harnb.cli``: logs a run's arguments; `recipe` answers only once
-#: HART's 72 orientation runs are logged (what `harnb recipe` checks on the real files).
+#: HART's 72 orientation runs are logged (what `harnb recipe` checks on the real files), or
+#: at once on a folder holding DONE (a study committed in data/results/orientation/).
 FAKE = r"""#!/usr/bin/env bash
 shift 2  # -m harnb.cli
 log=$FAKE_LOG
 if [ "$1" = recipe ]; then
+  if [ -f "$2/DONE" ]; then echo CHOSEN=none; echo 'RUNNERS_UP="rotate3d vector"'; exit 0; fi
   n=$(grep -c -- '--model hart --protocol paper --target' "$log" || true)
   [ "$n" -ge 72 ] || { echo "not complete" >&2; exit 2; }
   echo CHOSEN=permute; echo 'RUNNERS_UP="permute rotate3d"'; exit 0
@@ -35,8 +37,8 @@ echo "$PWD|$*" >> "$log"
 needs_flock = pytest.mark.skipif(shutil.which("flock") is None, reason="needs flock")
 
 
-@needs_flock
-def test_two_lanes_run_every_group_once_and_follow_the_recipe(tmp_path) -> None:
+def run_lanes(tmp_path: Path) -> tuple[list[tuple[str, list[str]]], list[str], Path]:
+    """Two lanes to the end: (working folder, arguments) of every call, their outputs, OUT."""
     runs = tmp_path / "runs"
     (runs / "bench").mkdir(parents=True)
     for wt in ("wt-hart", "wt-code"):
@@ -57,14 +59,21 @@ def test_two_lanes_run_every_group_once_and_follow_the_recipe(tmp_path) -> None:
     ]  # fmt: skip
     outputs = [p.communicate(timeout=300)[0] for p in lanes]
     assert [p.returncode for p in lanes] == [0, 0], outputs
-    calls = [line.split("|", 1) for line in log.read_text().splitlines()]
+    calls = [tuple(line.split("|", 1)) for line in log.read_text().splitlines()]
+    return calls, outputs, out
+
+
+def opt(a: list[str], name: str) -> str:
+    return a[a.index(name) + 1]
+
+
+@needs_flock
+def test_two_lanes_run_every_group_once_and_follow_the_recipe(tmp_path) -> None:
+    calls, outputs, out = run_lanes(tmp_path)
     where = Counter(Path(cwd).name for cwd, _ in calls)
     args = [a.split() for _, a in calls]
     twice = [a for a, n in Counter(a for _, a in calls).items() if n > 1]
     assert not twice, twice[:3]
-
-    def opt(a: list[str], name: str) -> str:
-        return a[a.index(name) + 1]
 
     hart = [a for a in args if "--orientation" in a and opt(a, "--model") == "hart"
             and "--sources" not in a and "HuGaDB" not in a]  # fmt: skip
@@ -85,4 +94,22 @@ def test_two_lanes_run_every_group_once_and_follow_the_recipe(tmp_path) -> None:
         mine = [a for a in ispl + curve if Path(opt(a, "--progress-log")).stem.endswith(lane)]
         steps = [(int(opt(a, "--seed")), a in curve) for a in args if a in mine]
         assert steps == sorted(steps) and len(steps) > 0
-    assert any("recipe permute, ISPL arms none permute rotate3d" in o for o in outputs)
+    said = [ln for o in outputs for ln in o.splitlines() if ": recipe " in ln]
+    assert said and all(ln.endswith("ISPL arms none permute rotate3d") for ln in said)
+    assert all(f"recipe permute ({out}/orientation)" in ln for ln in said)
+
+
+@needs_flock
+def test_a_committed_hart_study_is_not_run_again(tmp_path) -> None:
+    """Once HART's files are moved to data/results/orientation/, a restart goes straight on."""
+    (tmp_path / "orientation").mkdir()
+    (tmp_path / "orientation" / "DONE").touch()  # the fake's complete study
+    calls, outputs, _ = run_lanes(tmp_path)
+    args = [a.split() for _, a in calls]
+    assert not [a for a in args if opt(a, "--model") == "hart" and "--orientation" in a
+                and "HuGaDB" not in a]  # fmt: skip
+    ispl = [a for a in args if opt(a, "--model") == "ispl" and "--cross" not in a]
+    assert {opt(a, "--orientation") for a in ispl} == {"none", "rotate3d", "vector"}
+    assert len(ispl) == 27 and sum("--cross" in a for a in args) == 6
+    curve = [a for a in args if "HuGaDB" in a and "--cross" not in a]
+    assert len(curve) == 84 and {opt(a, "--orientation") for a in curve} == {"none"}
