@@ -165,7 +165,7 @@ def pretrained_path(target: str, model: str, seed: int, profile: Profile, dkey: 
     With named sources (``profile.sources``, the source-count curve) the target is not part of
     the key: the sources' split and normalisation do not depend on it (each source is split by
     its own subjects and normalised on all its windows), so the targets that share a source
-    subset share its pre-training (14 of the curve's 28 per seed)."""
+    subset share its pre-training (per seed, the curve's 28 groups pre-train 14 times)."""
     from harnb.config import runs_dir
 
     k = json.dumps({**profile.training_key(), "data": dkey, "seed": seed}, sort_keys=True)
