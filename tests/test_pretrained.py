@@ -237,7 +237,7 @@ def test_released_hart_reproduces_its_card_on_the_held_out_subjects(mirror, sess
     assert len(parts["test"]) == card["held_out"]["test"]["UCI"]["windows"]
     uci = store.select(parts["test"])
     stats = card["preprocessing"]["normalisation"]["per_dataset"]["UCI"]
-    X = pretrained.normalise(uci.X, stats)
+    X = pretrained.prepare(uci.X, card, stats, groups=np.asarray(uci.recording))  # any recipe
     pred = train.predict_labels(pretrained.load("hart"), X)
     f1 = evaluate.macro_f1(uci.y, pred, splits.classes_of(store, "UCI"))
     assert f1 == pytest.approx(
