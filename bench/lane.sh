@@ -31,13 +31,19 @@ choose() {  # HART's complete study, committed or still in partial/: sets CHOSEN
   done
   return 1
 }
+drained() {  # $RUNS/DRAIN (lanes.sh): finish the running group, take no other
+  [ -e "$RUNS/DRAIN" ] && echo "$(date -u +%FT%TZ) lane $lane: drained" && exit 0
+  return 0
+}
 cd "$RUNS/wt-code"
 export PYTHONPATH=$PWD
 choose || hart  # a committed study is not run again
 bash "$bench/cross_runs.sh" "$lane" "$out/cpu_cross.csv"
+drained
 if ! choose; then
   ARMS=none SEEDS=0 bash "$bench/orientation_ispl_runs.sh" "$lane" "$out/orientation"
   hart  # a group a stopped lane left (finished groups skip in seconds)
+  drained
   if ! choose; then
     echo "lane $lane: HART's orientation study is not complete; ISPL's none arm only" >&2
     ARMS=none bash "$bench/orientation_ispl_runs.sh" "$lane" "$out/orientation"

@@ -6,8 +6,12 @@
 # the claiming lane's PID (LANE_PID, set by lane.sh for its whole life, else this script's),
 # checked and written under a lock; a claim whose lane has died is free again (finished cells
 # then skip, so a finished group costs seconds).
+# A file DRAIN in $RUNS makes every claim fail: the lanes finish the groups they are running and
+# stop (touch "$RUNS/DRAIN"; start_lanes.sh removes it). Killing lane.sh alone would free its
+# claims while its group still runs, and another lane would run that group a second time.
 claim() {
   local dir=$1 key=$2
+  [ -e "${RUNS:-/nonexistent}/DRAIN" ] && return 1
   mkdir -p "$dir"
   (
     flock 9

@@ -10,7 +10,8 @@
 # The code runs from frozen worktrees under $RUNS (default ~/harnb-runs, also HARNB_DATA, the
 # windows and pre-training caches) and the lane scripts from a copy there, so editing this
 # checkout does not reach a running lane. Stop: pkill -f bench/lane.sh; pkill -f harnb.cli
-# (the lost work is the groups in flight). HARNB_MIRROR must name the dataset mirror.
+# (the lost work is the groups in flight), or touch $RUNS/DRAIN to let the lanes finish their
+# groups first. HARNB_MIRROR must name the dataset mirror.
 set -euo pipefail
 lanes=${1:-A B}
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +21,7 @@ code_commit=$(git -C "$repo" rev-parse "${CODE_COMMIT:-HEAD}")
 python=${PYTHON:-$repo/.venv/bin/python}
 : "${HARNB_MIRROR:?set HARNB_MIRROR to the dataset mirror}"
 mkdir -p "$runs/bench"
+rm -f "$runs/DRAIN"  # left by a drained stop
 for wt in "hart:$hart_commit" "code:$code_commit"; do
   dir=$runs/wt-${wt%%:*}
   if [ -d "$dir" ]; then git -C "$dir" checkout -q --detach "${wt#*:}"

@@ -113,3 +113,12 @@ def test_a_committed_hart_study_is_not_run_again(tmp_path) -> None:
     assert len(ispl) == 27 and sum("--cross" in a for a in args) == 6
     curve = [a for a in args if "HuGaDB" in a and "--cross" not in a]
     assert len(curve) == 84 and {opt(a, "--orientation") for a in curve} == {"none"}
+
+
+@needs_flock
+def test_a_drained_start_claims_nothing(tmp_path) -> None:
+    """With $RUNS/DRAIN the lanes take no group (they finish the one they run, then stop)."""
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "DRAIN").touch()
+    calls, _, _ = run_lanes(tmp_path)
+    assert calls == []
