@@ -299,7 +299,8 @@ def make_release(
         "produced_by": (
             f"harnb pretrain --release --model {model_name} --profile {prof.name}"
             + (f" --max-steps {max_steps}" if max_steps is not None else "")
-            + (f" --orientation {arm}" if arm != "none" else "")
+            + f" --orientation {arm}"  # the recipe, named even when it is the paper's
+            + (f" --datasets {' '.join(datasets)}" if datasets else "")  # default: all there
         ),
         "harnb_commit": _git_commit(),
         "training_version": TRAINING_VERSION,
