@@ -225,7 +225,7 @@ def test_released_hart_reproduces_its_card_on_the_held_out_subjects(mirror, sess
     from harnb.training.folds import data_key
 
     card = pretrained.card("hart")
-    names = sorted(card["training_data"]["datasets"])
+    names = list(card["training_data"]["datasets"])  # the store's order: part of its data key
     mp = pytest.MonkeyPatch()
     mp.setenv("HARNB_DATA", str(session_data))
     try:

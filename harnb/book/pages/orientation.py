@@ -155,9 +155,11 @@ def second_model_page(study: ArmStudy, model: str = "ispl", reference: str = "ha
     best (ISPL: its pre-training costs 4–10× HART's); no choice of its own."""
     have = not study.results.empty and model in set(study.results["model"])
     if not study.complete(reference):
-        which = f"`none` and the two arms {reference.upper()} will rank best"
-    else:
-        which = "`none`, " + " and ".join(f"`{a}`" for a in study.runners_up(reference))
+        which = f"<code>none</code> and the two arms {reference.upper()} will rank best"
+    else:  # HTML: the note is not Markdown
+        which = "<code>none</code>, " + " and ".join(
+            f"<code>{a}</code>" for a in study.runners_up(reference)
+        )
     lead = f"{model.upper()} runs {which} (the same groups, paper protocol)"
     if not have:
         return tables.note(f"{lead}; none of its files is committed yet.")
