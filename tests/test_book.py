@@ -146,6 +146,13 @@ def test_book_builds_with_real_numbers(built_book: Path, session_data: Path) -> 
         'href="../_static/results/cpu_hart.csv"'
         in (html / "notebooks" / "05_lodo.html").read_text()
     )
+    # a subfolder's files are served under their subfolder (chapter 8's, in orientation/)
+    assert (html / "_static" / "results" / "orientation" / "cpu_hart_none.csv").exists()
+    assert (
+        'href="../_static/results/orientation/cpu_hart_none.csv"'
+        in (html / "notebooks" / "08_orientation.html").read_text()
+    )
+    assert not (html / "_static" / "results" / "partial").exists()  # runs in progress
     for name in ("03_cross_dataset", "04_pretraining", "05_lodo", "06_tsne"):
         assert "Smoke check" in (html / "notebooks" / f"{name}.html").read_text(), name
     # one pre-training serves chapters 4-6: no weights were cached after chapter 5 started

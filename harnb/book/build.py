@@ -247,9 +247,12 @@ def assemble(executed_dir: Path, stage: Path) -> Path:
     # the committed results the chapters render, downloadable from every page that shows them
     results = REPO_ROOT / "data" / "results"
     if results.is_dir():
-        (static / "results").mkdir()
-        for f in sorted(results.glob("*.csv")):
-            shutil.copy2(f, static / "results" / f.name)
+        for f in sorted(results.rglob("*.csv")):  # subfolders too (orientation/, sources/)
+            rel = f.relative_to(results)
+            if rel.parts[0] == "partial":  # runs in progress: not rendered, not served
+                continue
+            (static / "results" / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, static / "results" / rel)
     return stage
 
 

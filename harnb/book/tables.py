@@ -143,10 +143,21 @@ def downloads(files: Sequence[str | Path]) -> HTML:
     ``_static/results/`` so that a reader can re-analyse them."""
     from IPython.display import HTML
 
-    names = sorted({Path(f).name for f in files})
+    from harnb.config import REPO_ROOT
+
+    results = (REPO_ROOT / "data" / "results").resolve()
+
+    def served(f: str | Path) -> str:  # its path under _static/results/ (subfolders kept)
+        p = Path(f) if Path(f).is_absolute() else REPO_ROOT / f  # as find_files reads it
+        p = p.resolve()
+        return p.relative_to(results).as_posix() if p.is_relative_to(results) else p.name
+
+    names = sorted({served(f) for f in files})
     if not names:
         return HTML("<p><em>No committed results file matched; nothing to download.</em></p>")
-    links = ", ".join(f'<a href="../_static/results/{n}" download>{n}</a>' for n in names)
+    links = ", ".join(
+        f'<a href="../_static/results/{n}" download>{Path(n).name}</a>' for n in names
+    )
     return HTML(f"<p>The data behind this page (CSV): {links}.</p>")
 
 
