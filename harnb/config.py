@@ -48,6 +48,8 @@ CHANNELS: tuple[str, ...] = ("acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyr
 G = 9.80665  # standard gravity, m/s² per g
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: The committed results the book renders and serves (``_static/results/``, subfolders kept).
+RESULTS_DIR = REPO_ROOT / "data" / "results"
 
 
 def data_dir() -> Path:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from harnb.config import REPO_ROOT, data_dir
+from harnb.config import REPO_ROOT, RESULTS_DIR, data_dir
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 #: The front page: the findings, from the committed results (executed like a chapter).
@@ -245,7 +245,7 @@ def assemble(executed_dir: Path, stage: Path) -> Path:
     static.mkdir()
     shutil.copy2(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", static)
     # the committed results the chapters render, downloadable from every page that shows them
-    results = REPO_ROOT / "data" / "results"
+    results = RESULTS_DIR
     if results.is_dir():
         for f in sorted(results.rglob("*.csv")):  # subfolders too (orientation/, sources/)
             rel = f.relative_to(results)

@@ -143,9 +143,9 @@ def downloads(files: Sequence[str | Path]) -> HTML:
     ``_static/results/`` so that a reader can re-analyse them."""
     from IPython.display import HTML
 
-    from harnb.config import REPO_ROOT
+    from harnb.config import REPO_ROOT, RESULTS_DIR
 
-    results = (REPO_ROOT / "data" / "results").resolve()
+    results = RESULTS_DIR.resolve()  # where harnb book copies them from
 
     def served(f: str | Path) -> str:  # its path under _static/results/ (subfolders kept)
         p = Path(f) if Path(f).is_absolute() else REPO_ROOT / f  # as find_files reads it

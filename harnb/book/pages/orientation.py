@@ -136,18 +136,30 @@ def page(study: ArmStudy, model: str = "hart"):
     """Chapter 8's tables for one model, or a note where nothing is committed."""
     if study.empty:
         return tables.note(choice_note(study, model))
-    none = "No cells of this comparison are committed yet."
     return tables.sections(
         [
             ("The choice", tables.note(choice_note(study, model))),
-            ("Macro-F1 per arm and strategy (mean over targets)", arms_table(study, model), none),
-            ("Gain over 'none' (paired)", gains_table(study, model), none),
-            ("Deep strategies − features + random forest (paired)",
-             baseline_table(study, model), none),
+            *_comparisons(study, model),
             ("Budget-honest − paper validation rule ('none' arm)",
-             budget_table(study, model), none),
+             budget_table(study, model), NOTHING_YET),
         ]
     )  # fmt: skip
+
+
+#: What a comparison's table says while none of its cells is committed.
+NOTHING_YET = "No cells of this comparison are committed yet."
+
+
+def _comparisons(study: ArmStudy, model: str, gains: Sequence[str] = ("P_0", "Rd", "P_U")):
+    """The sections every model of the study gets: scores per arm, gains over `none`, and the
+    deep strategies against the classical baseline."""
+    return [
+        ("Macro-F1 per arm and strategy (mean over targets)", arms_table(study, model),
+         NOTHING_YET),
+        ("Gain over 'none' (paired)", gains_table(study, model, gains), NOTHING_YET),
+        ("Deep strategies − features + random forest (paired)", baseline_table(study, model),
+         NOTHING_YET),
+    ]  # fmt: skip
 
 
 def second_model_page(study: ArmStudy, model: str = "ispl", reference: str = "hart"):
@@ -163,17 +175,8 @@ def second_model_page(study: ArmStudy, model: str = "ispl", reference: str = "ha
     lead = f"{model.upper()} runs {which} (the same groups, paper protocol)"
     if not have:
         return tables.note(f"{lead}; none of its files is committed yet.")
-    none = "No cells of this comparison are committed yet."
-    return tables.sections(
-        [
-            ("", tables.note(lead + ".")),
-            ("Macro-F1 per arm and strategy (mean over targets)", arms_table(study, model), none),
-            ("Gain over 'none' (paired)", gains_table(study, model, ("P_0", "Rd", "P_F",
-                                                                     "P_F-tBN", "P_U")), none),
-            ("Deep strategies − features + random forest (paired)",
-             baseline_table(study, model), none),
-        ]
-    )  # fmt: skip
+    gains = ("P_0", "Rd", "P_F", "P_F-tBN", "P_U")
+    return tables.sections([("", tables.note(lead + ".")), *_comparisons(study, model, gains)])
 
 
 def per_class_page(study: ArmStudy, model: str = "hart"):
