@@ -7,9 +7,10 @@
 #   3. the choice: `harnb recipe` applies chapter 8's criterion to HART's complete study. While
 #      the other lane finishes HART's last group, this one runs ISPL's `none` arm for seed 0
 #      (it is in the study whatever the ranking);
-#   4. per seed: ISPL with `none` and the two arms HART ranks best (issue 23), then the
-#      source-count curve with the chosen arm (issue 24), so that a stop leaves whole seeds of
-#      both.
+#   4. seed by seed, the source-count curve with the chosen arm (issue 24: about 2 h a seed on
+#      two lanes), then seed by seed ISPL with `none` and the two arms HART ranks best (issue 23:
+#      about 4.4 h a seed), so that the cheaper issue finishes sessions earlier and a stop
+#      leaves whole seeds.
 #   RUNS=... PYTHON=... bash $RUNS/bench/lane.sh LANE OUT_DIR
 set -euo pipefail
 lane=${1:?lane name}
@@ -51,6 +52,8 @@ if ! choose; then
   fi
 fi
 for seed in ${SEEDS:-0 1 2}; do
-  ARMS="none $RUNNERS_UP" SEEDS=$seed bash "$bench/orientation_ispl_runs.sh" "$lane" "$out/orientation"
   ARM=$CHOSEN SEEDS=$seed bash "$bench/sources_runs.sh" "$lane" "$out/sources"
+done
+for seed in ${SEEDS:-0 1 2}; do
+  ARMS="none $RUNNERS_UP" SEEDS=$seed bash "$bench/orientation_ispl_runs.sh" "$lane" "$out/orientation"
 done
