@@ -397,7 +397,8 @@ def test_source_study_curve_and_leave_one_out(env, tmp_path) -> None:  # noqa: F
 
     prof, store, _ = env
     kw = dict(targets=["A"], ratios=[0, 70], seeds=[0, 1])
-    small_grid(prof, store, tmp_path / "ci_tiny_src-all.csv", strategies=["P_0", "Rd", "P_U"], **kw)
+    small_grid(prof, store, tmp_path / "ci_tiny_src-all.csv",
+               strategies=["P_0", "Rd", "P_U", "FE-RF"], **kw)  # fmt: skip
     for s in ("B", "C"):
         small_grid(prof.with_(sources=(s,)), store, tmp_path / f"ci_tiny_src-{s}.csv",
                    strategies=["P_0", "P_U"], **kw)  # fmt: skip
@@ -411,6 +412,10 @@ def test_source_study_curve_and_leave_one_out(env, tmp_path) -> None:  # noqa: F
     assert (c["lo"] <= c["value"]).all() and (c["value"] <= c["hi"]).all()
     z = st.curve("tiny", "P_0")
     assert sorted(z["k"]) == [1, 2]
+    fe = st.curve("tiny", "P_U", ratio=70, versus="FE-RF")  # the baseline, paired too
+    assert sorted(fe["k"]) == [1, 2] and not np.allclose(fe["value"], c["value"])
+    assert st.curve("tiny", "P_U", ratio=70, versus="FE-LR").empty  # not run: no comparison
+    assert st.seeds("tiny") == [0, 1]
     loo = st.leave_one_out("tiny", "P_U", ratio=70)
     assert sorted(loo["removed"]) == ["B", "C"]
     # chapter 9 renders it, with the pre-training windows of every subset
@@ -423,6 +428,22 @@ def test_source_study_curve_and_leave_one_out(env, tmp_path) -> None:  # noqa: F
     html = page.page(st, "tiny", sizes).data
     assert "Leave one source out" in html and "More data or more datasets" in html
     assert "LODO on four datasets" in html
+    assert "seeds 0, 1 (cut from the planned 3" in html
+    cols = page.curve_table(st, "tiny", ratios=(70,)).columns
+    assert {(70, "P_U − Rd"), (70, "P_U − FE-RF"), (0, "P_0")} <= set(cols)
     lodo = page.lodo_table(st, "tiny")  # the src-all file in chapter 5's layout
     assert ("A", "ours") in lodo.index and (70, "P_U") in lodo.columns
     assert "No source-count run" in page.page(SourceStudy(str(tmp_path / "none_*.csv")), "x").data
+    # what more sources buy, paired, and the front page's rows
+    d = st.k_difference("tiny", "P_U", ratio=70)
+    assert list(d[["target", "k_hi", "k_lo", "seeds"]].itertuples(index=False, name=None)) == [
+        ("A", 2, 1, 2)
+    ]
+    assert d["lo"].iloc[0] <= d["diff"].iloc[0] <= d["hi"].iloc[0]
+    full, one = c[c["k"] == 2]["value"].iloc[0], c[c["k"] == 1]["value"].iloc[0]
+    assert d["diff"].iloc[0] == pytest.approx(full - one)
+    from harnb.book.pages import findings
+
+    f = findings.source_findings(st, "tiny", ratios=(70,))
+    assert len(f) == 3 and f["see"].str.contains("09_sources").all()
+    assert f["claim"].str.contains("with 2 source datasets − with 1").any()

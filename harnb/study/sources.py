@@ -75,9 +75,17 @@ class SourceStudy:
         others = {n for s in self.subsets(model, target) if s != ALL for n in s.split("+")}
         return max(len(others), max(named, default=0) + 1)
 
-    def _rd(self, model: str, target: str, ratio: int, protocol: str) -> tuple | None:
-        rd = (protocol, target, model, f"{ALL}|Rd", ratio)
-        return rd if self.boot.seeds(rd) else None
+    def _reference(
+        self, model: str, target: str, ratio: int, protocol: str, versus: str
+    ) -> tuple | None:
+        """The cell of a strategy that does not depend on the sources (Rd, FE-RF, FE-LR): it
+        is run once per target and seed, in the ``src-all`` file."""
+        ref = (protocol, target, model, f"{ALL}|{versus}", ratio)
+        return ref if self.boot.seeds(ref) else None
+
+    def seeds(self, model: str) -> list[int]:
+        """The seeds of the committed cells (a cut run says so on the page)."""
+        return sorted({s for c in self.boot.cells() if c[2] == model for s in self.boot.seeds(c)})
 
     def per_subset(
         self,
@@ -85,15 +93,16 @@ class SourceStudy:
         strategy: str = "P_U",
         ratio: int = 1,
         protocol: str = "paper",
-        versus_rd: bool = True,
+        versus: str | None = "Rd",
     ) -> tuple[pd.DataFrame, dict]:
-        """One row per (target, subset): k, ``strategy`` (− Rd when ``versus_rd``; P_0 at ratio
-        0 never) × 1 with a 95 % interval; and the replicates by (target, subset)."""
+        """One row per (target, subset): k, ``strategy`` − ``versus`` (a strategy that does not
+        depend on the sources: Rd, FE-RF or FE-LR, paired within seeds; None, or P_0 at ratio 0:
+        the score itself) × 1 with a 95 % interval; and the replicates by (target, subset)."""
         rows, reps_of = [], {}
         for t in self.targets(model):
             rd = None
-            if versus_rd and strategy != "P_0":
-                rd = self._rd(model, t, ratio, protocol)
+            if versus and strategy != "P_0":
+                rd = self._reference(model, t, ratio, protocol, versus)
                 if rd is None:
                     continue
             for label in self.subsets(model, t):
@@ -121,12 +130,12 @@ class SourceStudy:
         strategy: str = "P_U",
         ratio: int = 1,
         protocol: str = "paper",
-        versus_rd: bool = True,
+        versus: str | None = "Rd",
     ) -> pd.DataFrame:
         """Per k (number of sources): the mean over targets of the mean over that target's
-        subsets of size k of ``strategy`` (− Rd when ``versus_rd``), × 1, with a 95 % interval;
-        per target too. P_0 at ratio 0 ignores ``versus_rd``."""
-        subs, reps_of = self.per_subset(model, strategy, ratio, protocol, versus_rd)
+        subsets of size k of ``strategy`` − ``versus`` (as :meth:`per_subset`), × 1, with a
+        95 % interval; per target too."""
+        subs, reps_of = self.per_subset(model, strategy, ratio, protocol, versus)
         rows, per_k = [], {}
         for (t, k), g in subs.groupby(["target", "k"]):
             reps = np.mean(np.stack([reps_of[(t, s)] for s in g["subset"]]), 0)
@@ -144,6 +153,42 @@ class SourceStudy:
                              "value": float(np.mean([p for _, p, _ in items])), "lo": lo,
                              "hi": hi})  # fmt: skip
         return pd.DataFrame(rows, columns=["target", "k", "subsets", "value", "lo", "hi"])
+
+    def k_difference(
+        self,
+        model: str,
+        strategy: str = "P_U",
+        ratio: int = 1,
+        k_hi: int | None = None,
+        k_lo: int = 1,
+        protocol: str = "paper",
+    ) -> pd.DataFrame:
+        """What more sources buy: per target, the mean over subsets of size ``k_hi`` (default:
+        every source) minus the mean over subsets of size ``k_lo`` of ``strategy`` (× 1),
+        paired within seeds (the same subject and seed draws), and ``AVG`` over the targets
+        where every target has both; columns target, k_hi, k_lo, diff, lo, hi, seeds. A target
+        whose subsets do not share their seeds is left out (no pairing)."""
+        versus = None if strategy == "P_0" else "Rd"  # Rd cancels; it pins the seeds
+        subs, reps_of = self.per_subset(model, strategy, ratio, protocol, versus)
+        rows, reps = [], []
+        for t, g in subs.groupby("target"):
+            hi_k = k_hi or int(g["k"].max())
+            hi, lo = g[g["k"] == hi_k], g[g["k"] == k_lo]
+            if hi_k == k_lo or hi.empty or lo.empty or g["seeds"].nunique() != 1:
+                continue
+            d = (np.mean([reps_of[(t, s)] for s in hi["subset"]], 0)
+                 - np.mean([reps_of[(t, s)] for s in lo["subset"]], 0))  # fmt: skip
+            point = float(hi["value"].mean() - lo["value"].mean())
+            q = np.percentile(d, [2.5, 97.5])
+            rows.append({"target": t, "k_hi": hi_k, "k_lo": k_lo, "diff": point, "lo": q[0],
+                         "hi": q[1], "seeds": int(g["seeds"].iloc[0])})  # fmt: skip
+            reps.append(d)
+        if len(rows) > 1 and len({r["k_hi"] for r in rows}) == 1:
+            q = np.percentile(np.mean(reps, 0), [2.5, 97.5])
+            rows.append({**rows[0], "target": "AVG", "diff": float(np.mean([r["diff"] for r in rows])),
+                         "lo": q[0], "hi": q[1], "seeds": min(r["seeds"] for r in rows)})  # fmt: skip
+        cols = ["target", "k_hi", "k_lo", "diff", "lo", "hi", "seeds"]
+        return pd.DataFrame(rows, columns=cols)
 
     def leave_one_out(
         self, model: str, strategy: str = "P_U", ratio: int = 1, protocol: str = "paper"

@@ -14,6 +14,7 @@ from harnb.study.published import Published, display_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from harnb.study.arms import ArmStudy
+    from harnb.study.sources import SourceStudy
 
 #: What the front page says while chapter 8's runs are not committed.
 BASELINE_PENDING = (
@@ -208,6 +209,43 @@ def baseline_findings(
                     "see": '<a href="08_orientation.html">chapter 8</a>',
                 })  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def source_findings(
+    study: SourceStudy, model: str = "hart", ratios: Sequence[int] = (1, 10)
+) -> pd.DataFrame:
+    """Chapter 9 on the front page: the gain over Rd pre-trained on one source and on all of
+    them, and what the extra sources buy (all − one, paired), mean over the targets run."""
+    rows = []
+    targets = study.targets(model)
+    key = targets[0] if len(targets) == 1 else "AVG"  # the mean where it has every target
+    for r in ratios:
+        c = study.curve(model, "P_U", r)
+        c = c[c["target"] == key]
+        for k in sorted(c["k"]):
+            s = c[c["k"] == k].iloc[0]
+            rows.append((f"P_U − Rd at {r} % labels, pre-trained on {k} source dataset"
+                         f"{'s' if k > 1 else ''} (mean over subsets)", s["value"], s["lo"],
+                         s["hi"], "pre-training helps", "random init better"))  # fmt: skip
+        d = study.k_difference(model, "P_U", r)
+        for s in d[d["target"] == key].itertuples():
+            rows.append(
+                (
+                    f"P_U with {s.k_hi} source datasets − with {s.k_lo}, at {r} % labels",
+                    s.diff,
+                    s.lo,
+                    s.hi,
+                    "more sources better",
+                    "fewer sources better",
+                )
+            )
+    names = ", ".join(display_name(t) for t in targets)
+    return pd.DataFrame([{
+        "model": model, "claim": claim, "targets": names, "paper": "not measured",
+        "ours [95 % CI]": intervals.fmt_interval(v, lo, hi, signed=True),
+        "verdict": up if lo > 0 else (down if hi < 0 else "not resolved (interval includes 0)"),
+        "see": '<a href="09_sources.html">chapter 9</a>',
+    } for claim, v, lo, hi, up, down in rows])  # fmt: skip
 
 
 def _verdict(ref: float, lo: float, hi: float) -> str:
