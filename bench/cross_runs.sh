@@ -3,6 +3,8 @@
 # column), cpu profile, HART and ISPL, seeds 0-2, as a queue of (model, seed) groups shared by
 # the lanes (lanes.sh):
 #   bench/cross_runs.sh LANE [OUT_FILE]      (resumable: finished trainings are skipped)
+# MODELS (default "ispl hart") runs part of it: lane.sh runs HART's groups (about 17 min each)
+# before the source-count curve and ISPL's (about 1 h each) after it.
 # A group trains the model once per dataset (4 trainings) and tests each on every dataset's test
 # subjects; rows are appended per training, so a stop loses one training per lane. The file is
 # one configuration (the four-dataset store is part of it): it replaces
@@ -14,7 +16,7 @@ dir=$(dirname "$out")
 mkdir -p "$dir"
 source "$(dirname "$0")/lanes.sh"
 for seed in ${SEEDS:-0 1 2}; do
-  for model in ispl hart; do  # ISPL's group is about 4x HART's: the longer first
+  for model in ${MODELS:-ispl hart}; do  # ISPL's group is about 4x HART's: the longer first
     claim "$dir/.claims" "cross_${model}_$seed" || continue
     run_group "$dir/times_cross_$lane.txt" "lane $lane cross $model seed $seed" \
       "$dir/progress_cross_$lane.log" "$out" \

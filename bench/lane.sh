@@ -3,14 +3,17 @@
 # the lane scripts into $RUNS/bench), queue after queue:
 #   1. HART's orientation study, under its frozen code ($RUNS/wt-hart), unless it is complete
 #      (committed in data/results/orientation/, or in partial/);
-#   2. the four-dataset cross matrix, under the current code ($RUNS/wt-code), as is the rest;
+#   2. HART's part of the four-dataset cross matrix (about 17 min a group), under the current
+#      code ($RUNS/wt-code), as is the rest;
 #   3. the choice: `harnb recipe` applies chapter 8's criterion to HART's complete study. While
 #      the other lane finishes HART's last group, this one runs ISPL's `none` arm for seed 0
 #      (it is in the study whatever the ranking);
 #   4. seed by seed, the source-count curve with the chosen arm (issue 24: about 2 h a seed on
-#      two lanes), then seed by seed ISPL with `none` and the two arms HART ranks best (issue 23:
-#      about 4.4 h a seed), so that the cheaper issue finishes sessions earlier and a stop
-#      leaves whole seeds.
+#      two lanes);
+#   5. ISPL's part of the cross matrix (about 1 h a group: issue 24's last runs);
+#   6. seed by seed, ISPL with `none` and the two arms HART ranks best (issue 23: about 4.4 h a
+#      seed). The cheaper issue's runs first, so that it finishes sessions earlier; seed-major,
+#      so that a stop leaves whole seeds.
 #   RUNS=... PYTHON=... bash $RUNS/bench/lane.sh LANE OUT_DIR
 set -euo pipefail
 lane=${1:?lane name}
@@ -39,7 +42,7 @@ drained() {  # $RUNS/DRAIN (lanes.sh): finish the running group, take no other
 cd "$RUNS/wt-code"
 export PYTHONPATH=$PWD
 choose || hart  # a committed study is not run again
-bash "$bench/cross_runs.sh" "$lane" "$out/cpu_cross.csv"
+MODELS=hart bash "$bench/cross_runs.sh" "$lane" "$out/cpu_cross.csv"
 drained
 if ! choose; then
   ARMS=none SEEDS=0 bash "$bench/orientation_ispl_runs.sh" "$lane" "$out/orientation"
@@ -54,6 +57,7 @@ fi
 for seed in ${SEEDS:-0 1 2}; do
   ARM=$CHOSEN SEEDS=$seed bash "$bench/sources_runs.sh" "$lane" "$out/sources"
 done
+MODELS=ispl bash "$bench/cross_runs.sh" "$lane" "$out/cpu_cross.csv"
 for seed in ${SEEDS:-0 1 2}; do
   ARMS="none $RUNNERS_UP" SEEDS=$seed bash "$bench/orientation_ispl_runs.sh" "$lane" "$out/orientation"
 done

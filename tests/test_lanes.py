@@ -21,7 +21,10 @@ SCRIPTS = ("lanes", "lane", "orientation_runs", "orientation_ispl_runs", "cross_
 
 #: Stands in for ``$PYTHON -m harnb.cli``: logs a run's arguments; `recipe` answers only once
 #: HART's 72 orientation runs are logged (what `harnb recipe` checks on the real files), or
-#: at once on a folder holding DONE (a study committed in data/results/orientation/).
+#: at once on a folder holding DONE (a study committed in data/results/orientation/). A run
+#: already logged is finished: like the real one (whose finished cells skip), it does no work
+#: and goes to a second log. That happens when a lane has finished every queue and exited while
+#: the other still walks them: the exited lane's claims are free again.
 FAKE = r"""#!/usr/bin/env bash
 shift 2  # -m harnb.cli
 log=$FAKE_LOG
@@ -31,6 +34,10 @@ if [ "$1" = recipe ]; then
   [ "$n" -ge 72 ] || { echo "not complete" >&2; exit 2; }
   echo CHOSEN=permute; echo 'RUNNERS_UP="permute rotate3d"'; exit 0
 fi
+key=$(echo "$PWD|$*" | sed -E 's/--progress-log [^ ]+//')  # the lane's own log aside
+touch "$log.keys"
+if grep -qxF -- "$key" "$log.keys"; then echo "$PWD|$*" >> "$log.skipped"; exit 0; fi
+echo "$key" >> "$log.keys"
 echo "$PWD|$*" >> "$log"
 """
 
@@ -89,11 +96,19 @@ def test_two_lanes_run_every_group_once_and_follow_the_recipe(tmp_path) -> None:
     assert len(curve) == 84 and {opt(a, "--orientation") for a in curve} == {"permute"}
     assert where["wt-code"] == 6 + 27 + 84
     assert {str(Path(opt(a, "--out")).parent) for a in curve} == {str(out / "sources")}
-    # each lane: the curve seed by seed, then ISPL seed by seed, so a stop leaves whole seeds
+
+    # each lane: HART's cross groups, the curve seed by seed, ISPL's cross groups, then ISPL's
+    # study seed by seed (issue 24's runs before issue 23's; a stop leaves whole seeds)
+    def phase(a: list[str]) -> tuple[int, int]:
+        if "--cross" in a:
+            return (0 if opt(a, "--model") == "hart" else 2, 0)
+        return (1 if a in curve else 3, int(opt(a, "--seed")))
+
     for lane in ("A", "B"):
-        mine = [a for a in ispl + curve if Path(opt(a, "--progress-log")).stem.endswith(lane)]
-        steps = [(a in ispl, int(opt(a, "--seed"))) for a in args if a in mine]
-        assert steps == sorted(steps) and len(steps) > 0
+        mine = [a for a in cross + ispl + curve
+                if Path(opt(a, "--progress-log")).stem.endswith(lane)]  # fmt: skip
+        steps = [phase(a) for a in args if a in mine]
+        assert steps == sorted(steps) and len({p for p, _ in steps}) > 1
     said = [ln for o in outputs for ln in o.splitlines() if ": recipe " in ln]
     assert said and all(ln.endswith("ISPL arms none permute rotate3d") for ln in said)
     assert all(f"recipe permute ({out}/orientation)" in ln for ln in said)
