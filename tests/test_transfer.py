@@ -407,6 +407,7 @@ def test_source_study_curve_and_leave_one_out(env, tmp_path) -> None:  # noqa: F
     st = SourceStudy(str(tmp_path / "ci_tiny_src-*.csv"), n_boot=200)
     assert st.subsets("tiny", "A") == ["B", "C", "all"]
     assert [st.k_of("tiny", "A", s) for s in ("B", "C", "all")] == [1, 1, 2]
+    assert st.datasets("tiny") == ["A", "B", "C"]
     c = st.curve("tiny", "P_U", ratio=70)
     assert sorted(c["k"]) == [1, 2] and set(c["subsets"]) == {2, 1}
     assert (c["lo"] <= c["value"]).all() and (c["value"] <= c["hi"]).all()

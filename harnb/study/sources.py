@@ -67,13 +67,21 @@ class SourceStudy:
         return sorted({c[3].split("|", 1)[0] for c in self.boot.cells()
                        if c[2] == model and c[1] == target})  # fmt: skip
 
+    def datasets(self, model: str) -> list[str]:
+        """Every dataset the files name, as a target or a source."""
+        names = set(self.targets(model))
+        for t in self.targets(model):
+            names |= {n for s in self.subsets(model, t) if s != ALL for n in s.split("+")}
+        return sorted(names)
+
     def k_of(self, model: str, target: str, label: str) -> int:
-        """Number of sources of a subset (``all``: one more than the largest named subset)."""
+        """Number of sources of a subset; ``all`` is every dataset the files name but the
+        target (at least one more than the target's largest named subset, while a run is
+        partial)."""
         if label != ALL:
             return len(label.split("+"))
         named = [len(s.split("+")) for s in self.subsets(model, target) if s != ALL]
-        others = {n for s in self.subsets(model, target) if s != ALL for n in s.split("+")}
-        return max(len(others), max(named, default=0) + 1)
+        return max(len(self.datasets(model)) - 1, max(named, default=0) + 1)
 
     def _reference(
         self, model: str, target: str, ratio: int, protocol: str, versus: str
