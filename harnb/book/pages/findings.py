@@ -204,8 +204,7 @@ def baseline_findings(
                     "paper": "not measured",
                     "ours [95 % CI]": intervals.fmt_interval(s["diff"], s["lo"], s["hi"],
                                                              signed=True),
-                    "verdict": "deep model better" if s["lo"] > 0 else (
-                        "baseline better" if s["hi"] < 0 else "not resolved (interval includes 0)"),
+                    "verdict": _side(s["lo"], s["hi"], "deep model better", "baseline better"),
                     "see": '<a href="08_orientation.html">chapter 8</a>',
                 })  # fmt: skip
     return pd.DataFrame(rows)
@@ -243,9 +242,15 @@ def source_findings(
     return pd.DataFrame([{
         "model": model, "claim": claim, "targets": names, "paper": "not measured",
         "ours [95 % CI]": intervals.fmt_interval(v, lo, hi, signed=True),
-        "verdict": up if lo > 0 else (down if hi < 0 else "not resolved (interval includes 0)"),
+        "verdict": _side(lo, hi, up, down),
         "see": '<a href="09_sources.html">chapter 9</a>',
     } for claim, v, lo, hi, up, down in rows])  # fmt: skip
+
+
+def _side(lo: float, hi: float, above: str, below: str) -> str:
+    """The verdict of a paired difference with no paper value: which side its interval
+    excludes 0 on, if any."""
+    return above if lo > 0 else (below if hi < 0 else "not resolved (interval includes 0)")
 
 
 def _verdict(ref: float, lo: float, hi: float) -> str:
