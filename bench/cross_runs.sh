@@ -4,11 +4,12 @@
 # the lanes (lanes.sh):
 #   bench/cross_runs.sh LANE [OUT_FILE]      (resumable: finished trainings are skipped)
 # MODELS (default "ispl hart") runs part of it: lane.sh runs HART's groups (about 17 min each)
-# before the source-count curve and ISPL's (about 1 h each) after it.
+# first and ISPL's (about 1 h each) last, after ISPL's orientation study.
 # A group trains the model once per dataset (4 trainings) and tests each on every dataset's test
 # subjects; rows are appended per training, so a stop loses one training per lane. The file is
-# one configuration (the four-dataset store is part of it): it replaces
-# data/results/cpu_cross.csv (three datasets) once every group is finished.
+# one configuration per model (the four-dataset store is part of it): a model's rows replace
+# its rows in data/results/cpu_cross.csv once its groups are finished (HART's are; ISPL's
+# there are still the three-dataset matrix).
 set -euo pipefail
 lane=${1:?lane name, e.g. A}
 out=${2:-data/results/partial/cpu_cross.csv}

@@ -10,10 +10,11 @@
 #      (it is in the study whatever the ranking);
 #   4. seed by seed, the source-count curve with the chosen arm (issue 24: about 2 h a seed on
 #      two lanes);
-#   5. ISPL's part of the cross matrix (about 1 h a group: issue 24's last runs);
-#   6. seed by seed, ISPL with `none` and the two arms HART ranks best (issue 23: about 4.4 h a
-#      seed). The cheaper issue's runs first, so that it finishes sessions earlier; seed-major,
-#      so that a stop leaves whole seeds.
+#   5. seed by seed, ISPL with `none` and the two arms HART ranks best (issue 23: about 4.4 h a
+#      seed);
+#   6. ISPL's part of the cross matrix (about 1 h a group): last, since no issue waits on it
+#      (HART's part gives chapter 3 HuGaDB's row and column). The cheaper issue's runs first,
+#      so that it finishes sessions earlier; seed-major, so that a stop leaves whole seeds.
 #   RUNS=... PYTHON=... bash $RUNS/bench/lane.sh LANE OUT_DIR
 set -euo pipefail
 lane=${1:?lane name}
@@ -57,7 +58,7 @@ fi
 for seed in ${SEEDS:-0 1 2}; do
   ARM=$CHOSEN SEEDS=$seed bash "$bench/sources_runs.sh" "$lane" "$out/sources"
 done
-MODELS=ispl bash "$bench/cross_runs.sh" "$lane" "$out/cpu_cross.csv"
 for seed in ${SEEDS:-0 1 2}; do
   ARMS="none $RUNNERS_UP" SEEDS=$seed bash "$bench/orientation_ispl_runs.sh" "$lane" "$out/orientation"
 done
+MODELS=ispl bash "$bench/cross_runs.sh" "$lane" "$out/cpu_cross.csv"

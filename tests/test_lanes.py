@@ -97,12 +97,12 @@ def test_two_lanes_run_every_group_once_and_follow_the_recipe(tmp_path) -> None:
     assert where["wt-code"] == 6 + 27 + 84
     assert {str(Path(opt(a, "--out")).parent) for a in curve} == {str(out / "sources")}
 
-    # each lane: HART's cross groups, the curve seed by seed, ISPL's cross groups, then ISPL's
-    # study seed by seed (issue 24's runs before issue 23's; a stop leaves whole seeds)
+    # each lane: HART's cross groups, the curve seed by seed, ISPL's study seed by seed, then
+    # ISPL's cross groups (issue 24's runs before issue 23's; a stop leaves whole seeds)
     def phase(a: list[str]) -> tuple[int, int]:
         if "--cross" in a:
-            return (0 if opt(a, "--model") == "hart" else 2, 0)
-        return (1 if a in curve else 3, int(opt(a, "--seed")))
+            return (0, 0) if opt(a, "--model") == "hart" else (3, int(opt(a, "--seed")))
+        return (1 if a in curve else 2, int(opt(a, "--seed")))
 
     for lane in ("A", "B"):
         mine = [a for a in cross + ispl + curve

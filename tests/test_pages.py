@@ -214,12 +214,26 @@ def test_cross_intervals_over_seeds_and_convergence(tmp_path) -> None:
     assert t.loc["MobiFall (9 subj.)", "UCI"] == "10.0 [10.0, 10.0]"
     conv = c.convergence().iloc[0]
     assert conv["trainings"] == 6 and conv["seeds"] == "0 1 2"
+    assert conv["datasets"] == "MobiFall (9 subj.), UCI"
     assert conv["best step = last (%)"] == pytest.approx(100 / 3, abs=0.1)
     html = cross_page.cross_tables(c).data
     assert "NaN" not in html and "interval over seeds" in html and "<table" in html
     figs = cross_page.cross_figures(c).data
     assert "<table" not in figs and figs.count("Plotly.newPlot") == 2  # ours and the paper's
     assert "MobiFall (9 subj.)" in figs  # ours under the name the tables give it
+
+    # a second model on four datasets (HuGaDB, not in the paper) beside the first on two
+    more = [dict(r, model="hart", train_dataset=a, test_dataset=b)
+            for r in rows[:3] for a in ("UCI", "HuGaDB") for b in ("UCI", "HuGaDB")]  # fmt: skip
+    pd.DataFrame(rows + more, columns=CROSS_COLUMNS).to_csv(tmp_path / "x_cross.csv", index=False)
+    c = published.Cross(str(tmp_path / "*_cross.csv"))
+    assert c.convergence().set_index("model").loc["hart", "datasets"] == "UCI, HuGaDB (9 subj.)"
+    html = cross_page.cross_tables(c).data
+    diffs = html.split("hart: ours − paper")[1].split("<h3>")[0]
+    assert "UCI" in diffs and "HuGaDB" not in diffs and "NaN" not in html
+    assert "HuGaDB (9 subj.)" in html.split("hart: ours, macro-F1")[1].split("<h3>")[0]
+    paper = cross_page.cross_figures(c).data.split("Paper, Fig. 1 (ISPL")[1]
+    assert "HuGaDB" not in paper and "UCI" in paper
 
 
 def test_verdict_weighs_the_size_as_well_as_the_sign() -> None:

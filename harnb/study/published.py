@@ -351,16 +351,22 @@ class Cross:
         return t
 
     def convergence(self) -> pd.DataFrame:
-        """Per model: trainings, seeds, median steps and best step, and the share of
-        trainings whose best step was their last evaluation (the budget ended them)."""
+        """Per model: its datasets (the models' matrices may cover different ones while a
+        model's longer runs are under way), trainings, seeds, median steps and best step, and
+        the share of trainings whose best step was their last evaluation (the budget ended
+        them)."""
         if self.empty:
             return pd.DataFrame()
         runs = self.results.drop_duplicates(["model", "seed", "train_dataset"])
+        order = {n: i for i, n in enumerate(DATASETS)}
         rows = []
         for m, g in runs.groupby("model"):
+            names = sorted(set(g["train_dataset"]) | set(self.results.loc[
+                self.results["model"] == m, "test_dataset"]), key=lambda n: (order.get(n, 99), n))  # fmt: skip
             rows.append(
                 {
                     "model": m,
+                    "datasets": ", ".join(display_name(n) for n in names),
                     "trainings": len(g),
                     "seeds": " ".join(map(str, sorted(set(g["seed"])))),
                     "median steps": int(g["steps"].median()),
