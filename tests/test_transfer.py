@@ -8,6 +8,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 from test_grid import SPEC, env, small_grid  # noqa: F401  (fixture)
 from test_splits import synth_store
@@ -448,3 +449,26 @@ def test_source_study_curve_and_leave_one_out(env, tmp_path) -> None:  # noqa: F
     f = findings.source_findings(st, "tiny", ratios=(70,))
     assert len(f) == 3 and f["see"].str.contains("09_sources").all()
     assert f["claim"].str.contains("with 2 source datasets − with 1").any()
+    # publishing a curve still running keeps whole seeds only: seed 2 begun in one file
+    from harnb.study.results import confusion_path
+    from harnb.study.sources import publish_seeds, whole_seeds
+
+    assert whole_seeds(tmp_path / "ci_tiny_src-*.csv") == [0, 1]
+    for path in (tmp_path / "ci_tiny_src-B.csv", confusion_path(tmp_path / "ci_tiny_src-B.csv")):
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        begun = raw[(raw["seed"] == "1") & (raw["strategy"] == "P_0")].assign(seed="2")
+        begun.to_csv(path, mode="a", header=False, index=False, lineterminator="\n")
+    assert 2 in SourceStudy(str(tmp_path / "ci_tiny_src-*.csv"), n_boot=20).seeds("tiny")
+    assert whole_seeds(tmp_path / "ci_tiny_src-*.csv") == [0, 1]  # P_U of seed 2 missing
+    out = publish_seeds(tmp_path / "ci_tiny_src-*.csv", tmp_path / "pub")
+    assert sorted(o.name for o in out) == [f"ci_tiny_src-{s}.csv" for s in ("B", "C", "all")]
+    assert SourceStudy(str(tmp_path / "pub" / "ci_tiny_src-*.csv"), n_boot=20).seeds("tiny") == [
+        0,
+        1,
+    ]
+    assert confusion_path(tmp_path / "pub" / "ci_tiny_src-B.csv").exists()
+    with pytest.raises(ValueError, match=r"seed\(s\) \[2\] not finished"):
+        publish_seeds(tmp_path / "ci_tiny_src-*.csv", tmp_path / "pub", seeds=[1, 2])
+    one = publish_seeds(tmp_path / "ci_tiny_src-*.csv", tmp_path / "pub", seeds=[0])
+    assert SourceStudy(str(tmp_path / "pub" / "ci_tiny_src-*.csv"), n_boot=20).seeds("tiny") == [0]
+    assert len(one) == 3

@@ -11,6 +11,7 @@ comparison is paired (:class:`harnb.study.intervals.Bootstrap`).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,15 @@ import numpy as np
 import pandas as pd
 
 from harnb.study import intervals
-from harnb.study.results import find_files, read_with_confusion
+from harnb.study.results import (
+    COLUMNS,
+    CONFUSION_COLUMNS,
+    check_single_config,
+    confusion_path,
+    find_files,
+    read_tidy,
+    read_with_confusion,
+)
 
 ALL = "all"
 _NAME = re.compile(r"^(?P<profile>[a-z0-9]+)_(?P<model>[a-z]+)_src-(?P<subset>.+)$")
@@ -218,3 +227,68 @@ class SourceStudy:
                 if rest in labels and self.boot.seeds(cell):
                     pairs.append((full, cell, {"target": t, "removed": src}))
         return intervals.paired_differences(self.boot, pairs)
+
+
+def _results_files(pattern: str | Path) -> list[Path]:
+    return [p for p in find_files(pattern) if not p.name.endswith(".confusion.csv")]
+
+
+def whole_seeds(pattern: str | Path) -> list[int]:
+    """The seeds whose every group is finished in every file of the curve.
+
+    A group is one (file, target, seed): finished when each (strategy, ratio) cell the file
+    runs (the union over its groups) is recorded ``ok`` with its confusion rows. A seed
+    counts only if every file holds a finished group for each target the file names, so a
+    file published with these seeds never carries half a seed (lanes stop mid-group).
+    """
+    files = _results_files(pattern)
+    if not files:
+        raise FileNotFoundError(f"no results files match {pattern}")
+    seeds: set[int] | None = None
+    for f in files:
+        r, c = read_with_confusion(f)
+        if r.empty or c.empty:
+            return []
+        has = c.drop_duplicates(["target", "strategy", "ratio", "seed"])
+        cells = has.groupby(["target", "seed"]).apply(
+            lambda g: frozenset(zip(g["strategy"], g["ratio"], strict=True)), include_groups=False
+        )
+        full = frozenset().union(*cells)
+        done = {(t, s) for (t, s), v in cells.items() if v == full}
+        here = {s for s in {s for _, s in cells.index}
+                if all((t, s) in done for t in {t for t, _ in cells.index})}  # fmt: skip
+        seeds = here if seeds is None else seeds & here
+    return sorted(seeds or ())
+
+
+def publish_seeds(
+    pattern: str | Path, out_dir: str | Path, seeds: Sequence[int] | None = None
+) -> list[Path]:
+    """Copy the curve's files (results and confusion rows) keeping whole seeds only.
+
+    For committing a run that is still going: the lanes append to ``partial/``, the book reads
+    the copy. ``seeds`` defaults to :func:`whole_seeds`; naming one that is not whole is an
+    error. Each file keeps one configuration; the copies replace earlier ones atomically.
+    """
+    whole = whole_seeds(pattern)
+    chosen = sorted(whole if seeds is None else set(seeds))
+    if not chosen:
+        raise ValueError(f"{pattern}: no seed is finished in every file")
+    if missing := sorted(set(chosen) - set(whole)):
+        raise ValueError(f"seed(s) {missing} not finished in every file (whole: {whole})")
+    keep = {str(s) for s in chosen}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for f in _results_files(pattern):
+        r = read_tidy(f, COLUMNS)
+        c = read_tidy(confusion_path(f), CONFUSION_COLUMNS)
+        r, c = r[r["seed"].astype(str).isin(keep)], c[c["seed"].astype(str).isin(keep)]
+        check_single_config(r.assign(seed=r["seed"].astype(int)), str(f))
+        dst = out / f.name
+        for frame, path in ((c, confusion_path(dst)), (r, dst)):
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            frame.to_csv(tmp, index=False, lineterminator="\n")
+            os.replace(tmp, path)
+        written.append(dst)
+    return written

@@ -1,0 +1,32 @@
+"""Commit the source-count curve while it runs: copy its whole seeds into the book's folder.
+
+The lanes append to ``data/results/partial/sources/`` (a group at a time, so a file may hold
+half a seed); chapter 9 and the front page read ``data/results/sources/``. This copies every
+file of the curve keeping only the seeds finished in every file
+(:func:`harnb.study.sources.whole_seeds`), so a committed copy never mixes a finished seed with
+a begun one. Run it from the repository root, then commit ``data/results/sources/``::
+
+    python bench/publish_sources.py                     # every whole seed
+    python bench/publish_sources.py --seeds 0 1         # these (each must be whole)
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from harnb.study.sources import publish_seeds, whole_seeds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--src", default="data/results/partial/sources/cpu_hart_src-*.csv")
+    ap.add_argument("--out", default="data/results/sources")
+    ap.add_argument("--seeds", nargs="+", type=int, default=None)
+    args = ap.parse_args()
+    print(f"whole seeds in {args.src}: {whole_seeds(args.src)}")
+    for path in publish_seeds(args.src, args.out, args.seeds):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
