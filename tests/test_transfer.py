@@ -430,7 +430,13 @@ def test_source_study_curve_and_leave_one_out(env, tmp_path) -> None:  # noqa: F
     html = page.page(st, "tiny", sizes).data
     assert "Leave one source out" in html and "More data or more datasets" in html
     assert "LODO on four datasets" in html
-    assert "seeds 0, 1 (cut from the planned 3" in html
+    assert "seeds 0, 1 (2 of the planned 3" in html
+    # the tiny target has one test subject per seed, as HuGaDB's 9-subject subset
+    assert st.confusion.groupby(["target", "seed"])["subject"].nunique().max() == 1
+    assert "A: one test subject per seed, so the interval is over seeds alone" in html
+    two = SourceStudy(str(tmp_path / "ci_tiny_src-*.csv"), n_boot=20)
+    two.confusion = two.confusion.assign(subject=[f"A:{i % 2}" for i in range(len(two.confusion))])
+    assert "one test subject" not in page.coverage(two, "tiny")
     cols = page.curve_table(st, "tiny", ratios=(70,)).columns
     assert {(70, "P_U − Rd"), (70, "P_U − FE-RF"), (0, "P_0")} <= set(cols)
     lodo = page.lodo_table(st, "tiny")  # the src-all file in chapter 5's layout

@@ -122,13 +122,19 @@ def lodo_table(study: SourceStudy, model: str) -> pd.DataFrame:
 
 
 def coverage(study: SourceStudy, model: str, planned_seeds: int = 3) -> str:
-    """Which targets and seeds the committed files hold: a run cut short says so."""
+    """Which targets and seeds the committed files hold (fewer seeds than planned say so), and
+    which targets have a single test subject per seed (their intervals are over seeds alone)."""
     targets = [display_name(t) for t in study.targets(model)]
     seeds = study.seeds(model)
-    cut = (f" (cut from the planned {planned_seeds}: the intervals are over test subjects "
-           "and these seeds only)") if len(seeds) < planned_seeds else ""  # fmt: skip
+    cut = (f" ({len(seeds)} of the planned {planned_seeds}: the intervals are over test "
+           "subjects and these seeds only)") if len(seeds) < planned_seeds else ""  # fmt: skip
+    c = study.confusion[study.confusion["model"] == model]
+    per_seed = c.groupby(["target", "seed"])["subject"].nunique().groupby("target").max()
+    single = [display_name(t) for t, n in per_seed.items() if n == 1]
+    alone = ("" if not single else f" {', '.join(single)}: one test subject per seed, so the "
+             "interval is over seeds alone (none with one seed: a zero-width interval).")  # fmt: skip
     return (f"{model}: targets {', '.join(targets)}; seeds {', '.join(map(str, seeds))}"
-            f"{cut}.")  # fmt: skip
+            f"{cut}.{alone}")  # fmt: skip
 
 
 def page(study: SourceStudy, model: str = "hart", sizes: pd.DataFrame | None = None):
