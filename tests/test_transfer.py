@@ -453,7 +453,13 @@ def test_source_study_curve_and_leave_one_out(env, tmp_path) -> None:  # noqa: F
     from harnb.book.pages import findings
 
     f = findings.source_findings(st, "tiny", ratios=(70,))
-    assert len(f) == 3 and f["see"].str.contains("09_sources").all()
+    assert len(f) == 4 and f["see"].str.contains("09_sources").all()
+    base = f[f["claim"].str.startswith("P_U − FE-RF at 70 % labels, pre-trained on 2 source")]
+    assert len(base) == 1 and base["verdict"].iloc[0] in (
+        "deep model better", "baseline better", "not resolved (interval includes 0)"
+    )  # fmt: skip
+    v = fe[fe["k"] == 2]["value"].iloc[0]
+    assert base["ours [95 % CI]"].iloc[0].startswith(f"{v * 100:+.1f} [")
     assert f["claim"].str.contains("with 2 source datasets − with 1").any()
     # publishing a curve still running keeps whole seeds only: seed 2 begun in one file
     from harnb.study.results import confusion_path
