@@ -454,6 +454,12 @@ def test_source_study_curve_and_leave_one_out(env, tmp_path) -> None:  # noqa: F
 
     f = findings.source_findings(st, "tiny", ratios=(70,))
     assert len(f) == 4 and f["see"].str.contains("09_sources").all()
+    assert f["claim"].str.endswith("[seeds 0, 1 of the planned 3]").all()
+    assert (
+        not findings.source_findings(st, "tiny", (70,), planned_seeds=2)["claim"]
+        .str.contains("planned")
+        .any()
+    )
     base = f[f["claim"].str.startswith("P_U − FE-RF at 70 % labels, pre-trained on 2 source")]
     assert len(base) == 1 and base["verdict"].iloc[0] in (
         "deep model better", "baseline better", "not resolved (interval includes 0)"

@@ -211,7 +211,7 @@ def baseline_findings(
 
 
 def source_findings(
-    study: SourceStudy, model: str = "hart", ratios: Sequence[int] = (1, 10)
+    study: SourceStudy, model: str = "hart", ratios: Sequence[int] = (1, 10), planned_seeds: int = 3
 ) -> pd.DataFrame:
     """Chapter 9 on the front page: the gain over Rd pre-trained on one source and on all of
     them, what the extra sources buy (all − one, paired), and, with every source, the deep
@@ -248,8 +248,11 @@ def source_findings(
                          "(features + random forest on the same windows)", s["value"], s["lo"],
                          s["hi"], "deep model better", "baseline better"))  # fmt: skip
     names = ", ".join(display_name(t) for t in targets)
+    seeds = study.seeds(model)
+    part = (f" [seeds {', '.join(map(str, seeds))} of the planned {planned_seeds}]"
+            if len(seeds) < planned_seeds else "")  # fmt: skip
     return pd.DataFrame([{
-        "model": model, "claim": claim, "targets": names, "paper": "not measured",
+        "model": model, "claim": claim + part, "targets": names, "paper": "not measured",
         "ours [95 % CI]": intervals.fmt_interval(v, lo, hi, signed=True),
         "verdict": _side(lo, hi, up, down),
         "see": '<a href="09_sources.html">chapter 9</a>',
