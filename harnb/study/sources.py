@@ -229,6 +229,56 @@ class SourceStudy:
         return intervals.paired_differences(self.boot, pairs)
 
 
+def _within(a: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Rows minus their group's mean (a fixed effect per target)."""
+    frame = pd.DataFrame(a)
+    return (frame - frame.groupby(groups).transform("mean")).to_numpy()
+
+
+def windows_association(
+    study: SourceStudy,
+    model: str,
+    sizes: pd.DataFrame,
+    ratios: Sequence[int] = (1, 5, 10),
+    strategy: str = "P_U",
+) -> pd.DataFrame:
+    """More data or more datasets? Least-squares slopes of the gain over Rd on log2 of the
+    pre-training windows and on k, within targets (each target's mean removed: targets differ
+    far more than subsets), alone and jointly, × 1 per doubling of windows and per added
+    dataset; 95 % intervals from the study's paired bootstrap replicates (every (target,
+    subset) gain is refitted on each replicate). Within a target the subsets of one k differ in
+    windows, so the joint fit can tell the two apart where the data allow; it needs more
+    (target, subset) pairs than targets + 2."""
+    rows = []
+    for r in ratios:
+        subs, reps = study.per_subset(model, strategy, r)
+        d = subs.merge(sizes, on=["target", "subset", "k"], how="inner")
+        if d.empty or len(d) <= d["target"].nunique() + 1:
+            continue
+        g = d["target"].to_numpy()
+        reps_d = np.stack([reps[(t, s)] for t, s in zip(d["target"], d["subset"], strict=True)])
+        y = _within(reps_d, g)
+        point = _within(d["value"].to_numpy(float)[:, None], g)
+        x = _within(np.column_stack([np.log2(d["windows"].to_numpy(float)),
+                                     d["k"].to_numpy(float)]), g)  # fmt: skip
+        fits = {"windows alone": [0], "k alone": [1]}
+        if len(d) > d["target"].nunique() + 2:
+            fits["jointly"] = [0, 1]
+        for fit, cols in fits.items():
+            if np.allclose(x[:, cols], 0):
+                continue
+            b = np.linalg.lstsq(x[:, cols], point, rcond=None)[0][:, 0]
+            bs = np.linalg.lstsq(x[:, cols], y, rcond=None)[0]
+            for j, c in enumerate(cols):
+                lo, hi = np.percentile(bs[j], [2.5, 97.5])
+                rows.append({"ratio": r, "fit": fit,
+                             "per": "doubling of windows" if c == 0 else "added dataset",
+                             "slope": float(b[j]), "lo": float(lo), "hi": float(hi),
+                             "pairs": len(d), "targets": int(d["target"].nunique())})  # fmt: skip
+    cols = ["ratio", "fit", "per", "slope", "lo", "hi", "pairs", "targets"]
+    return pd.DataFrame(rows, columns=cols)
+
+
 def _results_files(pattern: str | Path) -> list[Path]:
     return [p for p in find_files(pattern) if not p.name.endswith(".confusion.csv")]
 

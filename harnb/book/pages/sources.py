@@ -14,7 +14,13 @@ from harnb.data.splits import lodo_split
 from harnb.data.store import WindowStore
 from harnb.study import intervals
 from harnb.study.published import Published, display_name
-from harnb.study.sources import ALL, SourceStudy, subset_label, subset_of
+from harnb.study.sources import (
+    ALL,
+    SourceStudy,
+    subset_label,
+    subset_of,
+    windows_association,
+)
 
 COMPARABILITY = (
     "The paper combines up to five sources out of six datasets; here four datasets are "
@@ -114,6 +120,40 @@ def windows_figure(study: SourceStudy, model: str, sizes: pd.DataFrame, ratio: i
     return fig
 
 
+def windows_table(study: SourceStudy, model: str, sizes: pd.DataFrame) -> pd.DataFrame:
+    """The windows figure in numbers: within-target slopes of P_U − Rd on log2 windows and on
+    k, alone and jointly (× 100 per doubling / per added dataset, 95 % intervals)."""
+    w = windows_association(study, model, sizes)
+    if w.empty:
+        return w
+    w = w.assign(cell=[intervals.fmt_interval(v, lo, hi, signed=True)
+                       for v, lo, hi in zip(w["slope"], w["lo"], w["hi"], strict=True)])  # fmt: skip
+    t = w.pivot_table(index=["fit", "per"], columns="ratio", values="cell", aggfunc="first")
+    t = t.reindex([i for i in WINDOWS_FITS if i in t.index])
+    t.columns = [f"{c} %" for c in t.columns]
+    t.index.names = ["fit", "slope per"]
+    return t
+
+
+#: The rows of :func:`windows_table`, in reading order.
+WINDOWS_FITS = (
+    ("windows alone", "doubling of windows"),
+    ("k alone", "added dataset"),
+    ("jointly", "doubling of windows"),
+    ("jointly", "added dataset"),
+)
+
+#: What :func:`windows_table` shows and does not.
+WINDOWS_NOTE = (
+    "P_U − Rd (× 100) against log2 of the pre-training windows and against k, least squares "
+    "within targets (each target's mean removed), alone and jointly; 95 % intervals from the "
+    "same paired bootstrap replicates as the tables above. Subsets of one k differ in size, so "
+    "the joint fit can separate more data from more datasets only as far as the (target, "
+    "subset) pairs allow: an interval that includes 0 in the joint fit means these runs cannot "
+    "tell the two apart."
+)
+
+
 def lodo_table(study: SourceStudy, model: str) -> pd.DataFrame:
     """The four-dataset LODO run (every target's pre-training on all three other datasets, the
     ``src-all`` file) in chapter 5's layout, the paper's values under ours where it has them."""
@@ -163,4 +203,8 @@ def page(study: SourceStudy, model: str = "hart", sizes: pd.DataFrame | None = N
     if sizes is not None and not sizes.empty:
         parts.append(("Gain against pre-training windows", plots.show(
             windows_figure(study, model, sizes))))  # fmt: skip
+        parts += [("More data or more datasets? (slopes within targets)",
+                   tables.note(WINDOWS_NOTE)),
+                  ("", windows_table(study, model, sizes),
+                   "Too few (target, subset) pairs for a slope.")]  # fmt: skip
     return tables.sections(parts)
