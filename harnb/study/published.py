@@ -293,6 +293,11 @@ class Embeddings:
         return pd.DataFrame(rows)
 
 
+def _in_dataset_order(names) -> list[str]:
+    """Dataset names in the project's order (:data:`harnb.config.DATASETS`), others after."""
+    return sorted(names, key=lambda n: (DATASETS.index(n) if n in DATASETS else 99, n))
+
+
 class Cross:
     """Committed cross-dataset matrices (``*_cross.csv``, :mod:`harnb.study.cross`), averaged over
     seeds, with a 95 % interval over seeds where there are several."""
@@ -341,8 +346,7 @@ class Cross:
                 cells[(tr, te)] = intervals.fmt_interval(m, max(m - h, 0.0), min(m + h, 1.0))
             else:
                 cells[(tr, te)] = f"{m * 100:.1f}"
-        names = sorted({k[0] for k in cells} | {k[1] for k in cells},
-                       key=lambda n: (DATASETS.index(n) if n in DATASETS else 99, n))  # fmt: skip
+        names = _in_dataset_order({k[0] for k in cells} | {k[1] for k in cells})
         t = pd.DataFrame(
             [[cells.get((a, b), "") for b in names] for a in names],
             index=pd.Index([display_name(n) for n in names], name="trained on ↓ / tested on →"),
@@ -358,11 +362,10 @@ class Cross:
         if self.empty:
             return pd.DataFrame()
         runs = self.results.drop_duplicates(["model", "seed", "train_dataset"])
-        order = {n: i for i, n in enumerate(DATASETS)}
         rows = []
         for m, g in runs.groupby("model"):
-            names = sorted(set(g["train_dataset"]) | set(self.results.loc[
-                self.results["model"] == m, "test_dataset"]), key=lambda n: (order.get(n, 99), n))  # fmt: skip
+            names = _in_dataset_order(set(g["train_dataset"]) | set(self.results.loc[
+                self.results["model"] == m, "test_dataset"]))  # fmt: skip
             rows.append(
                 {
                     "model": m,

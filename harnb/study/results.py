@@ -356,12 +356,21 @@ def merge_results(
         seen |= cells
         if p != outp:
             added[str(p)] = len(cells)
+    write_with_confusion(outp, merged.drop(columns="_src"), conf)
+    return added
+
+
+def write_with_confusion(
+    out: str | os.PathLike[str], results: pd.DataFrame, confusion: pd.DataFrame
+) -> None:
+    """Replace a results file and its confusion file atomically, the confusion file first (as
+    the grid appends them), so a reader never sees results rows without their counts."""
+    outp = Path(out)
     outp.parent.mkdir(parents=True, exist_ok=True)
-    for frame, path in ((conf, confusion_path(outp)), (merged.drop(columns="_src"), outp)):
+    for frame, path in ((confusion, confusion_path(outp)), (results, outp)):
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         frame.to_csv(tmp, index=False, lineterminator="\n")
         os.replace(tmp, path)
-    return added
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ comparison is paired (:class:`harnb.study.intervals.Bootstrap`).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +27,7 @@ from harnb.study.results import (
     find_files,
     read_tidy,
     read_with_confusion,
+    write_with_confusion,
 )
 
 ALL = "all"
@@ -53,7 +53,7 @@ class SourceStudy:
     def __init__(
         self, pattern: str = "data/results/sources/cpu_*_src-*.csv", n_boot: int = 2000
     ) -> None:
-        self.files = [p for p in find_files(pattern) if not p.name.endswith(".confusion.csv")]
+        self.files = _results_files(pattern)
         conf = []
         for f in self.files:
             _, _, label = subset_of(f)
@@ -328,7 +328,6 @@ def publish_seeds(
         raise ValueError(f"seed(s) {missing} not finished in every file (whole: {whole})")
     keep = {str(s) for s in chosen}
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     written = []
     for f in _results_files(pattern):
         r = read_tidy(f, COLUMNS)
@@ -336,9 +335,6 @@ def publish_seeds(
         r, c = r[r["seed"].astype(str).isin(keep)], c[c["seed"].astype(str).isin(keep)]
         check_single_config(r.assign(seed=r["seed"].astype(int)), str(f))
         dst = out / f.name
-        for frame, path in ((c, confusion_path(dst)), (r, dst)):
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            frame.to_csv(tmp, index=False, lineterminator="\n")
-            os.replace(tmp, path)
+        write_with_confusion(dst, r, c)
         written.append(dst)
     return written
