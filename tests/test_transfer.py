@@ -430,6 +430,12 @@ def test_source_study_curve_and_leave_one_out(env, tmp_path) -> None:  # noqa: F
     html = page.page(st, "tiny", sizes).data
     assert "Leave one source out" in html and "More data or more datasets" in html
     assert "LODO on four datasets" in html
+    # glued apart: a table must not sit under a "Figure" caption, nor a figure under "Table"
+    figs, tabs = (page.page(st, "tiny", sizes, part=p).data for p in ("figures", "tables"))
+    assert "<table" not in figs and figs.count("Plotly.newPlot") == 2
+    assert "Plotly.newPlot" not in tabs and "Leave one source out" in tabs
+    with pytest.raises(ValueError, match="part must be"):
+        page.page(st, "tiny", sizes, part="both")
     assert "seeds 0, 1 (2 of the planned 3" in html
     # the tiny target has one test subject per seed, as HuGaDB's 9-subject subset
     assert st.confusion.groupby(["target", "seed"])["subject"].nunique().max() == 1

@@ -177,15 +177,27 @@ def coverage(study: SourceStudy, model: str, planned_seeds: int = 3) -> str:
             f"{cut}.{alone}")  # fmt: skip
 
 
-def page(study: SourceStudy, model: str = "hart", sizes: pd.DataFrame | None = None):
-    """Chapter 9's sections, or a note where nothing is committed."""
+#: What chapter 9 says while nothing is committed.
+NOTHING_COMMITTED = (
+    f"No source-count run is committed yet. {COMPARABILITY} The machinery is "
+    "<code>harnb run --sources A B</code> (one results file per subset, "
+    "<code>data/results/sources/cpu_hart_src-A+B.csv</code>) and "
+    "<code>harnb.study.sources</code>."
+)
+
+
+def page(
+    study: SourceStudy, model: str = "hart", sizes: pd.DataFrame | None = None, part: str = "all"
+):
+    """Chapter 9's sections, or a note where nothing is committed. ``part`` keeps the
+    ``figures`` (glued as a figure) or the ``tables`` (glued as a table: the book numbers a
+    glued output by its name, and a table must not be captioned "Figure"), or ``all``."""
+    if part not in ("all", "figures", "tables"):
+        raise ValueError(f"part must be all, figures or tables, not {part!r}")
     if study.empty:
-        return tables.note(
-            f"No source-count run is committed yet. {COMPARABILITY} The machinery is "
-            "<code>harnb run --sources A B</code> (one results file per subset, "
-            "<code>data/results/sources/cpu_hart_src-A+B.csv</code>) and "
-            "<code>harnb.study.sources</code>."
-        )
+        return tables.note(NOTHING_COMMITTED if part != "tables" else
+                           "No source-count run is committed yet: no tables.")  # fmt: skip
+    figures = [("The curve at 1 % labels", plots.show(curve_figure(study, model)))]
     parts = [
         ("What is comparable", tables.note(f"{COMPARABILITY} {coverage(study, model)}")),
         (
@@ -197,14 +209,14 @@ def page(study: SourceStudy, model: str = "hart", sizes: pd.DataFrame | None = N
             "Gain over Rd and over the classical baseline, and zero-shot score, against k",
             curve_table(study, model),
         ),
-        ("The curve at 1 % labels", plots.show(curve_figure(study, model))),
         ("Leave one source out (P_U at 1 %)", leave_one_out_table(study, model)),
     ]
     if sizes is not None and not sizes.empty:
-        parts.append(("Gain against pre-training windows", plots.show(
+        figures.append(("Gain against pre-training windows", plots.show(
             windows_figure(study, model, sizes))))  # fmt: skip
         parts += [("More data or more datasets? (slopes within targets)",
                    tables.note(WINDOWS_NOTE)),
                   ("", windows_table(study, model, sizes),
                    "Too few (target, subset) pairs for a slope.")]  # fmt: skip
-    return tables.sections(parts)
+    chosen = {"all": parts + figures, "figures": figures, "tables": parts}[part]
+    return tables.sections(chosen)
