@@ -29,6 +29,14 @@ for wt in "hart:$hart_commit" "code:$code_commit"; do
 done
 cp "$repo"/bench/{lanes,lane,orientation_runs,orientation_ispl_runs,cross_runs,sources_runs}.sh "$runs/bench/"
 export HARNB_DATA=$runs HARNB_MIRROR RUNS=$runs PYTHON=$python
+# Each lane its share of the cores (THREADS, default cores / lanes, at least 1): TensorFlow's
+# default (every core per process) oversubscribes two lanes on two cores. ISPL, 2 processes on
+# a 2-core AMD EPYC (bench_concurrency.py, 2026-12-07): 61 samples/s in all with the default
+# threads, 77 with one thread each.
+n_lanes=$(wc -w <<< "$lanes")
+threads=${THREADS:-$(( $(nproc) / n_lanes > 0 ? $(nproc) / n_lanes : 1 ))}
+export TF_NUM_INTRAOP_THREADS=$threads TF_NUM_INTEROP_THREADS=$threads
+echo "$n_lanes lane(s), $threads thread(s) each"
 for lane in $lanes; do
   nohup bash "$runs/bench/lane.sh" "$lane" "$repo/data/results/partial" > "$runs/lane$lane.out" 2>&1 &
   echo "lane $lane: pid $!, log $runs/lane$lane.out"
