@@ -9,7 +9,7 @@
 #      the other lane finishes HART's last group, this one runs ISPL's `none` arm for seed 0
 #      (it is in the study whatever the ranking);
 #   4. seed by seed, the source-count curve with the chosen arm (issue 24: about 2 h a seed on
-#      two lanes);
+#      two lanes); a seed already whole in every file (publish_sources.py --whole) is skipped;
 #   5. seed by seed, ISPL with `none` and the two arms HART ranks best (issue 23: about 4.4 h a
 #      seed);
 #   6. ISPL's part of the cross matrix (about 1 h a group): last, since no issue waits on it
@@ -55,7 +55,12 @@ if ! choose; then
     exit 1
   fi
 fi
+# a seed finished in every file of the curve is skipped without a `harnb run` per group
+# (if the check fails, every group is asked, and a finished one skips in seconds)
+whole=" $($PYTHON "$PWD/bench/publish_sources.py" --whole --src "$out/sources/cpu_hart_src-*.csv" \
+  || true) "
 for seed in ${SEEDS:-0 1 2}; do
+  [[ $whole == *" $seed "* ]] && continue
   ARM=$CHOSEN SEEDS=$seed bash "$bench/sources_runs.sh" "$lane" "$out/sources"
 done
 for seed in ${SEEDS:-0 1 2}; do

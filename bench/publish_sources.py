@@ -8,6 +8,10 @@ a begun one. Run it from the repository root, then commit ``data/results/sources
 
     python bench/publish_sources.py                     # every whole seed
     python bench/publish_sources.py --seeds 0 1         # these (each must be whole)
+    python bench/publish_sources.py --whole [--src ...]  # print the whole seeds, copy nothing
+
+``--whole`` is what ``lane.sh`` asks before a seed of the curve: a whole seed is skipped
+without starting a ``harnb run`` per group (84 of them, about 10 s each).
 """
 
 from __future__ import annotations
@@ -22,7 +26,14 @@ def main() -> None:
     ap.add_argument("--src", default="data/results/partial/sources/cpu_hart_src-*.csv")
     ap.add_argument("--out", default="data/results/sources")
     ap.add_argument("--seeds", nargs="+", type=int, default=None)
+    ap.add_argument("--whole", action="store_true", help="print the whole seeds, copy nothing")
     args = ap.parse_args()
+    if args.whole:
+        try:
+            print(*whole_seeds(args.src))
+        except FileNotFoundError:
+            print()  # nothing run yet
+        return
     print(f"whole seeds in {args.src}: {whole_seeds(args.src)}")
     for path in publish_seeds(args.src, args.out, args.seeds):
         print(path)

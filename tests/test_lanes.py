@@ -26,6 +26,8 @@ SCRIPTS = ("lanes", "lane", "orientation_runs", "orientation_ispl_runs", "cross_
 #: and goes to a second log. That happens when a lane has finished every queue and exited while
 #: the other still walks them: the exited lane's claims are free again.
 FAKE = r"""#!/usr/bin/env bash
+# bench/publish_sources.py --whole: the curve's seeds finished in every file (FAKE_WHOLE)
+case $1 in *publish_sources.py) echo "${FAKE_WHOLE:-}"; exit 0 ;; esac
 shift 2  # -m harnb.cli
 log=$FAKE_LOG
 if [ "$1" = recipe ]; then
@@ -44,8 +46,11 @@ echo "$PWD|$*" >> "$log"
 needs_flock = pytest.mark.skipif(shutil.which("flock") is None, reason="needs flock")
 
 
-def run_lanes(tmp_path: Path) -> tuple[list[tuple[str, list[str]]], list[str], Path]:
-    """Two lanes to the end: (working folder, arguments) of every call, their outputs, OUT."""
+def run_lanes(
+    tmp_path: Path, whole: str = ""
+) -> tuple[list[tuple[str, list[str]]], list[str], Path]:
+    """Two lanes to the end: (working folder, arguments) of every call, their outputs, OUT.
+    ``whole``: the curve's seeds that publish_sources.py --whole reports finished."""
     runs = tmp_path / "runs"
     (runs / "bench").mkdir(parents=True)
     for wt in ("wt-hart", "wt-code"):
@@ -58,7 +63,7 @@ def run_lanes(tmp_path: Path) -> tuple[list[tuple[str, list[str]]], list[str], P
     log = tmp_path / "calls.log"
     log.touch()
     out = tmp_path / "partial"
-    env = dict(os.environ, RUNS=str(runs), PYTHON=str(fake), FAKE_LOG=str(log))
+    env = dict(os.environ, RUNS=str(runs), PYTHON=str(fake), FAKE_LOG=str(log), FAKE_WHOLE=whole)
     lanes = [
         subprocess.Popen(["bash", str(runs / "bench" / "lane.sh"), lane, str(out)], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -128,6 +133,18 @@ def test_a_committed_hart_study_is_not_run_again(tmp_path) -> None:
     assert len(ispl) == 27 and sum("--cross" in a for a in args) == 6
     curve = [a for a in args if "HuGaDB" in a and "--cross" not in a]
     assert len(curve) == 84 and {opt(a, "--orientation") for a in curve} == {"none"}
+
+
+@needs_flock
+def test_the_curves_whole_seeds_are_not_asked_again(tmp_path) -> None:
+    """A seed finished in every file of the curve costs no `harnb run` (84 calls of ~10 s)."""
+    (tmp_path / "orientation").mkdir()
+    (tmp_path / "orientation" / "DONE").touch()
+    calls, _, _ = run_lanes(tmp_path, whole="0 2")
+    args = [a.split() for _, a in calls]
+    curve = [a for a in args if "HuGaDB" in a and "--cross" not in a]
+    assert len(curve) == 28 and {opt(a, "--seed") for a in curve} == {"1"}
+    assert len([a for a in args if opt(a, "--model") == "ispl" and "--cross" not in a]) == 27
 
 
 @needs_flock
