@@ -274,6 +274,10 @@ def test_arm_study_pairs_arms_on_the_same_draws(env, tmp_path, capsys) -> None: 
     assert "none of its files" in page.second_model_page(s, "ispl", "tiny").data
     second = page.second_model_page(s, "tiny", "tiny").data  # its reference not complete at 3 × 3
     assert "will rank best" in second and "Gain over" in second
+    assert (
+        "4 of the planned 9 (target, seed) groups in every arm, seeds 0, 1 of the planned 3"
+        in second
+    )
     frames = page.frames_table(store)
     assert list(frames.columns[:2]) == ["windows", "static windows"]
     # the front page: the deep model against the baseline, and a panel of its own

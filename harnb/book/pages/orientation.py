@@ -175,6 +175,12 @@ def second_model_page(study: ArmStudy, model: str = "ispl", reference: str = "ha
     lead = f"{model.upper()} runs {which} (the same groups, paper protocol)"
     if not have:
         return tables.note(f"{lead}; none of its files is committed yet.")
+    if not study.complete(model):  # a study still running is published seed by seed
+        groups = study.common_groups(model)
+        seeds = sorted({s for _, s in groups})
+        lead += (f"; committed so far: {len(groups)} of the planned 9 (target, seed) groups "
+                 f"in every arm, seeds {', '.join(map(str, seeds)) or 'none'} of the planned "
+                 "3, so the intervals are over test subjects and these seeds only")  # fmt: skip
     gains = ("P_0", "Rd", "P_F", "P_F-tBN", "P_U")
     return tables.sections([("", tables.note(lead + ".")), *_comparisons(study, model, gains)])
 
