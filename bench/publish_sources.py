@@ -10,6 +10,12 @@ a begun one. Run it from the repository root, then commit ``data/results/sources
     python bench/publish_sources.py --seeds 0 1         # these (each must be whole)
     python bench/publish_sources.py --whole [--src ...]  # print the whole seeds, copy nothing
 
+The same works for any study the lanes append to, e.g. ISPL's part of the orientation study
+(chapter 8 says how many seeds are committed)::
+
+    python bench/publish_sources.py --src "data/results/partial/orientation/cpu_ispl_*.csv" \
+        --out data/results/orientation
+
 ``--whole`` is what ``lane.sh`` asks before a seed of the curve: a whole seed is skipped
 without starting a ``harnb run`` per group (84 of them, about 10 s each).
 """
