@@ -14,4 +14,14 @@ layer importing only itself and the layers above it in this list (``tests/test_l
 * ``cli`` — the ``harnb`` command on top.
 """
 
+import os
+
 __version__ = "0.1.0"
+
+# TensorFlow decides by the CPU whether its oneDNN kernels are on: on CPUs with AVX-512 VNNI or
+# AMX (the Intel machines of the earlier runs) it turns them on itself; on a 2-core AMD EPYC with
+# AVX2 it left them off, and training ran 1.3-1.5 times slower (one thread, batch 128, s a step
+# off → on: HART 0.56 → 0.37, MobileHART 1.05 → 0.68, ISPL 3.96 → 3.04, DeepConvLSTM 2.04 → 1.61).
+# Set before any TensorFlow import, so every harnb process (CLI, chapters, lanes, Dask workers)
+# gets them; TF_ENABLE_ONEDNN_OPTS=0 turns them off. The two differ by round-off only.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")

@@ -18,6 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+# harnb's default (harnb/__init__.py), which `import keras` below would come too late for
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
 
 def batch(n: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """The fixed input batch every backend sees."""

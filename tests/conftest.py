@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# before any test module imports Keras: harnb sets TensorFlow's oneDNN default on import
+import harnb  # noqa: F401
+
 REPO = Path(__file__).resolve().parent.parent
 
 # One OpenMP thread (sklearn's t-SNE, silhouettes; OpenBLAS where NumPy is not loaded yet) in the
