@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-# harnb's default (harnb/__init__.py), which `import keras` below would come too late for
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+# before `import keras` below: harnb sets TensorFlow's oneDNN default on import (no TF import)
+import harnb  # noqa: F401
 
 
 def batch(n: int = 8) -> tuple[np.ndarray, np.ndarray]:
