@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +38,7 @@ def threads():
     def make(n_workers=2, threads_per_worker=1, **kw):
         c = distributed.Client(
             processes=False, n_workers=n_workers, threads_per_worker=threads_per_worker,
-            dashboard_address=None, **kw,
+            **cluster.NO_DASHBOARD, **kw,
         )  # fmt: skip
         made.append(c)
         return c
@@ -229,12 +233,31 @@ def ci_data(mirror, session_data, tmp_path_factory):
     return session_data, tmp_path_factory.mktemp("cluster")
 
 
+@contextmanager
+def _port_8787_taken() -> Iterator[None]:
+    """Dask's default HTTP port held, as by another cluster (or already held by one)."""
+    s = socket.socket()
+    try:
+        s.bind(("", 8787))
+        s.listen()
+    except OSError:
+        pass
+    try:
+        yield
+    finally:
+        s.close()
+
+
 def test_local_spec_starts_worker_processes_that_share_the_data_folder(tmp_path, monkeypatch):
     """``--cluster local:N`` starts N worker processes carrying the client's data folder (the
     mirror test below brings its own cluster, so that one cluster serves both of its parts)."""
     monkeypatch.setenv("HARNB_DATA", str(tmp_path / "d"))
-    with cluster.connect("local:1") as client:
-        got = client.run(lambda: (os.getpid(), os.environ.get("HARNB_DATA")))
+    with _port_8787_taken(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with cluster.connect("local:1") as client:
+            got = client.run(lambda: (os.getpid(), os.environ.get("HARNB_DATA")))
+    # a second cluster on the machine (here: a socket on the default port) draws no warning
+    assert not [w for w in caught if "already in use" in str(w.message)]
     assert len(got) == 1
     pid, data = next(iter(got.values()))
     assert pid != os.getpid() and data == str((tmp_path / "d").resolve())
@@ -263,8 +286,8 @@ def test_ci_grid_on_local2_matches_in_process_and_survives_a_killed_worker(ci_da
             n_workers=2,
             threads_per_worker=1,
             env=cluster.worker_env(),
-            dashboard_address=None,
             silence_logs=40,
+            **cluster.NO_DASHBOARD,
         ) as lc,
         distributed.Client(lc) as client,
     ):

@@ -48,6 +48,12 @@ if TYPE_CHECKING:  # pragma: no cover
 JOBQUEUE = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "lsf": "LSFCluster", "sge": "SGECluster"}
 #: Environment the workers must share with the client (data, mirror, Keras backend).
 WORKER_ENV = ("HARNB_DATA", "HARNB_MIRROR", "KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL")
+#: No dashboard, and the scheduler's HTTP server (health and metrics, which it starts even
+#: without a dashboard, by default on 8787) on a free port: a second cluster on the machine
+#: otherwise warns "Port 8787 is already in use".
+NO_DASHBOARD: dict[str, Any] = {
+    "dashboard_address": None, "scheduler_kwargs": {"dashboard_address": ":0"},
+}  # fmt: skip
 
 _INSTALL = "the cluster runner needs Dask: pip install 'harnb[cluster]'"
 
@@ -126,7 +132,7 @@ def connect(spec: Any) -> Iterator[Client]:
     elif kind == "local":
         cluster = distributed.LocalCluster(
             n_workers=n or 2, threads_per_worker=1, processes=True, env=env,
-            dashboard_address=None, silence_logs=40,
+            silence_logs=40, **NO_DASHBOARD,
         )  # fmt: skip
         client = distributed.Client(cluster)
     elif kind == "cuda":
@@ -139,8 +145,7 @@ def connect(spec: Any) -> Iterator[Client]:
                 "--resources GPU=1, then --cluster ADDRESS"
             ) from e
         cluster = LocalCUDACluster(
-            n_workers=n, threads_per_worker=1, env=env, resources={"GPU": 1},
-            dashboard_address=None,
+            n_workers=n, threads_per_worker=1, env=env, resources={"GPU": 1}, **NO_DASHBOARD,
         )  # fmt: skip
         client = distributed.Client(cluster)
     else:
