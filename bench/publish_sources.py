@@ -11,10 +11,13 @@ a begun one. Run it from the repository root, then commit ``data/results/sources
     python bench/publish_sources.py --whole [--src ...]  # print the whole seeds, copy nothing
 
 The same works for any study the lanes append to, e.g. ISPL's part of the orientation study
-(chapter 8 says how many seeds are committed)::
+(chapter 8 says how many seeds are committed). Its files are begun a group at a time, so say
+what each file must hold for a seed to be whole (the targets and the ``harnb run`` cells;
+otherwise a file with only its first target, or only a running group, looks whole)::
 
     python bench/publish_sources.py --src "data/results/partial/orientation/cpu_ispl_*.csv" \
-        --out data/results/orientation
+        --out data/results/orientation --targets UCI MotionSense MobiAct --ratios 0 1 5 10 \
+        --strategies P_0 Rd P_F P_F-tBN P_F-LP P_U FE-RF FE-LR
 
 ``--whole`` is what ``lane.sh`` asks before a seed of the curve: a whole seed is skipped
 without starting a ``harnb run`` per group (84 of them, about 10 s each).
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import argparse
 
-from harnb.study.sources import publish_seeds, whole_seeds
+from harnb.study.sources import expected_cells, publish_seeds, whole_seeds
 
 
 def main() -> None:
@@ -33,15 +36,21 @@ def main() -> None:
     ap.add_argument("--out", default="data/results/sources")
     ap.add_argument("--seeds", nargs="+", type=int, default=None)
     ap.add_argument("--whole", action="store_true", help="print the whole seeds, copy nothing")
+    ap.add_argument("--targets", nargs="+", default=None, help="targets every file must hold")
+    ap.add_argument("--strategies", nargs="+", default=None, help="cells every group must hold")
+    ap.add_argument("--ratios", nargs="+", type=int, default=None, help="(with --strategies)")
     args = ap.parse_args()
+    if (args.strategies is None) != (args.ratios is None):
+        ap.error("--strategies and --ratios go together")
+    cells = expected_cells(args.strategies, args.ratios) if args.strategies else None
     if args.whole:
         try:
-            print(*whole_seeds(args.src))
+            print(*whole_seeds(args.src, args.targets, cells))
         except FileNotFoundError:
             print()  # nothing run yet
         return
-    print(f"whole seeds in {args.src}: {whole_seeds(args.src)}")
-    for path in publish_seeds(args.src, args.out, args.seeds):
+    print(f"whole seeds in {args.src}: {whole_seeds(args.src, args.targets, cells)}")
+    for path in publish_seeds(args.src, args.out, args.seeds, args.targets, cells):
         print(path)
 
 

@@ -500,3 +500,25 @@ def test_source_study_curve_and_leave_one_out(env, tmp_path) -> None:  # noqa: F
     one = publish_seeds(tmp_path / "ci_tiny_src-*.csv", tmp_path / "pub", seeds=[0])
     assert SourceStudy(str(tmp_path / "pub" / "ci_tiny_src-*.csv"), n_boot=20).seeds("tiny") == [0]
     assert len(one) == 3
+    # a study whose files begin a group at a time (ISPL's arms): its only group still running
+    # looks whole from the file alone; the cells and targets every file must hold say it is not
+    from harnb.study.results import COLUMNS, CONFUSION_COLUMNS, read_tidy, write_with_confusion
+    from harnb.study.sources import expected_cells
+
+    src = tmp_path / "ci_tiny_src-B.csv"
+    r, c = read_tidy(src, COLUMNS), read_tidy(confusion_path(src), CONFUSION_COLUMNS)
+    write_with_confusion(tmp_path / "arms" / "ci_tiny_whole.csv", r, c)
+    run = (
+        (r["seed"] == "0") & (r["strategy"] == "P_0"),
+        (c["seed"] == "0") & (c["strategy"] == "P_0"),
+    )
+    write_with_confusion(tmp_path / "arms" / "ci_tiny_begun.csv", r[run[0]], c[run[1]])
+    arms, cells = tmp_path / "arms" / "ci_tiny_*.csv", expected_cells(["P_0", "P_U"], [0, 70])
+    assert cells == {("P_0", 0), ("P_U", 70)}
+    assert whole_seeds(arms) == [0]  # wrong, and why the arguments exist
+    assert whole_seeds(arms, cells=cells) == []
+    assert whole_seeds(tmp_path / "arms" / "ci_tiny_whole.csv", cells=cells) == [0, 1]
+    assert whole_seeds(tmp_path / "arms" / "ci_tiny_whole.csv", ["A"], cells) == [0, 1]
+    assert whole_seeds(tmp_path / "arms" / "ci_tiny_whole.csv", ["A", "Z"], cells) == []
+    with pytest.raises(ValueError, match="no seed is finished"):
+        publish_seeds(arms, tmp_path / "pub2", cells=cells)

@@ -12,7 +12,7 @@ comparison is paired (:class:`harnb.study.intervals.Bootstrap`).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -283,44 +283,67 @@ def _results_files(pattern: str | Path) -> list[Path]:
     return [p for p in find_files(pattern) if not p.name.endswith(".confusion.csv")]
 
 
-def whole_seeds(pattern: str | Path) -> list[int]:
+def whole_seeds(
+    pattern: str | Path,
+    targets: Sequence[str] | None = None,
+    cells: Iterable[tuple[str, int]] | None = None,
+) -> list[int]:
     """The seeds whose every group is finished in every file of the curve.
 
     A group is one (file, target, seed): finished when each (strategy, ratio) cell the file
-    runs (the union over its groups) is recorded ``ok`` with its confusion rows. A seed
-    counts only if every file holds a finished group for each target the file names, so a
-    file published with these seeds never carries half a seed (lanes stop mid-group).
+    runs (the union over its groups, plus ``cells``) is recorded ``ok`` with its confusion
+    rows. A seed counts only if every file holds a finished group for each target the file
+    names and each of ``targets``, so a file published with these seeds never carries half a
+    seed (lanes stop mid-group). Without ``targets`` and ``cells`` the files alone say what a
+    seed needs, which holds for the curve (every file's first groups finish before a seed is
+    asked) but not for a study whose files are begun one group at a time: there a file holding
+    one group still running, or one target of three, would look whole.
     """
     files = _results_files(pattern)
     if not files:
         raise FileNotFoundError(f"no results files match {pattern}")
     seeds: set[int] | None = None
+    expect = frozenset((str(st), int(r)) for st, r in (cells or ()))
     for f in files:
         r, c = read_with_confusion(f)
         if r.empty or c.empty:
             return []
         has = c.drop_duplicates(["target", "strategy", "ratio", "seed"])
-        cells = has.groupby(["target", "seed"]).apply(
-            lambda g: frozenset(zip(g["strategy"], g["ratio"], strict=True)), include_groups=False
+        got = has.groupby(["target", "seed"]).apply(
+            lambda g: frozenset(zip(g["strategy"], g["ratio"].astype(int), strict=True)),
+            include_groups=False,
         )
-        full = frozenset().union(*cells)
-        done = {(t, s) for (t, s), v in cells.items() if v == full}
-        here = {s for s in {s for _, s in cells.index}
-                if all((t, s) in done for t in {t for t, _ in cells.index})}  # fmt: skip
+        full = frozenset().union(expect, *got)
+        done = {(t, s) for (t, s), v in got.items() if v == full}
+        need = {t for t, _ in got.index} | set(targets or ())
+        here = {s for s in {s for _, s in got.index} if all((t, s) in done for t in need)}
         seeds = here if seeds is None else seeds & here
     return sorted(seeds or ())
 
 
+def expected_cells(strategies: Sequence[str], ratios: Sequence[int]) -> set[tuple[str, int]]:
+    """The (strategy, ratio) cells ``harnb run --strategy ... --ratio ...`` runs per group
+    (ratio 0 pairs only with P_0), for :func:`whole_seeds`'s ``cells``."""
+    from harnb.study.grid import cells_for
+
+    return {(c[3], c[4]) for c in cells_for(["-"], ["-"], ["-"], strategies, ratios, [0])}
+
+
 def publish_seeds(
-    pattern: str | Path, out_dir: str | Path, seeds: Sequence[int] | None = None
+    pattern: str | Path,
+    out_dir: str | Path,
+    seeds: Sequence[int] | None = None,
+    targets: Sequence[str] | None = None,
+    cells: Iterable[tuple[str, int]] | None = None,
 ) -> list[Path]:
     """Copy the curve's files (results and confusion rows) keeping whole seeds only.
 
     For committing a run that is still going: the lanes append to ``partial/``, the book reads
-    the copy. ``seeds`` defaults to :func:`whole_seeds`; naming one that is not whole is an
-    error. Each file keeps one configuration; the copies replace earlier ones atomically.
+    the copy. ``seeds`` defaults to :func:`whole_seeds` (with ``targets`` and ``cells``, what
+    every file must hold); naming one that is not whole is an error. Each file keeps one
+    configuration; the copies replace earlier ones atomically.
     """
-    whole = whole_seeds(pattern)
+    whole = whole_seeds(pattern, targets, cells)
     chosen = sorted(whole if seeds is None else set(seeds))
     if not chosen:
         raise ValueError(f"{pattern}: no seed is finished in every file")
