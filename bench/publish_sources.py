@@ -11,13 +11,10 @@ a begun one. Run it from the repository root, then commit ``data/results/sources
     python bench/publish_sources.py --whole [--src ...]  # print the whole seeds, copy nothing
 
 The same works for any study the lanes append to, e.g. ISPL's part of the orientation study
-(chapter 8 says how many seeds are committed). Its files are begun a group at a time, so say
-what each file must hold for a seed to be whole (the targets and the ``harnb run`` cells;
-otherwise a file with only its first target, or only a running group, looks whole)::
-
-    python bench/publish_sources.py --src "data/results/partial/orientation/cpu_ispl_*.csv" \
-        --out data/results/orientation --targets UCI MotionSense MobiAct --ratios 0 1 5 10 \
-        --strategies P_0 Rd P_F P_F-tBN P_F-LP P_U FE-RF FE-LR
+(chapter 8 says how many seeds are committed). Its files are begun a group at a time, so
+``--targets``, ``--strategies`` and ``--ratios`` say what each file must hold for a seed to be
+whole (otherwise a file with only its first target, or only a running group, looks whole):
+bench/README.md gives the command.
 
 ``--whole`` is what ``lane.sh`` asks before a seed of the curve: a whole seed is skipped
 without starting a ``harnb run`` per group (84 of them, about 10 s each).
